@@ -1,0 +1,1 @@
+"""Airflow DAGs: feature engineering, training and monitoring pipelines."""

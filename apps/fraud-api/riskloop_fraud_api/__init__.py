@@ -1,0 +1,1 @@
+"""Fraud scoring service: online features, XGBoost champion, hot reload."""

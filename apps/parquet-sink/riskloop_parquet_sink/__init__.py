@@ -1,0 +1,1 @@
+"""Parquet sink: archives raw events from Kafka to the raw-events bucket."""

@@ -1,0 +1,1 @@
+"""Dynamic pricing service: Thompson sampling over price multipliers."""

@@ -1,0 +1,15 @@
+"""riskloop-pricing-api: dynamic pricing service: Thompson sampling over price multipliers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskloop_config.cli import run_app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_app("riskloop-pricing-api", __doc__ or "", {}, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

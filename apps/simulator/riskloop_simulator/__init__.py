@@ -1,0 +1,1 @@
+"""Traffic simulator: seeded worlds, scenarios, realtime traffic."""

@@ -1,0 +1,15 @@
+"""riskloop-simulator: traffic simulator: seeded worlds, scenarios, realtime traffic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskloop_config.cli import run_app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_app("riskloop-simulator", __doc__ or "", {}, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Stream worker: exact sliding-window features from Kafka into the online store."""

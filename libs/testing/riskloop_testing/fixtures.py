@@ -1,0 +1,64 @@
+"""pytest fixtures over `services`: import them into a conftest (`from riskloop_testing.fixtures import *`).
+
+A service that cannot be had fails the test with how to start it; nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from riskloop_testing import services
+
+__all__ = ["kafka_broker", "postgres_database", "redis_database", "s3_bucket", "s3_server"]
+
+
+def _fail_unavailable(exc: services.ServiceUnavailable) -> None:
+    pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[services.PostgresDatabase]:
+    """A fresh database on the running PostgreSQL, for this test run."""
+    try:
+        with services.postgres_database() as database:
+            yield database
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+@pytest.fixture
+def redis_database() -> Iterator[services.RedisDatabase]:
+    """A logical database of the running Redis, leased to this test alone and empty."""
+    try:
+        with services.redis_database() as database:
+            yield database
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[services.KafkaBroker]:
+    """A Tansu Kafka-protocol broker on a free port, in memory, for this test run."""
+    try:
+        with services.kafka_broker() as broker:
+            yield broker
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[services.S3Server]:
+    """An S3 API server (moto) on a free port, for this test run."""
+    try:
+        with services.s3_server() as server:
+            yield server
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+@pytest.fixture
+def s3_bucket(s3_server: services.S3Server) -> str:
+    """A new, empty bucket on the test S3 server."""
+    return s3_server.create_bucket()
