@@ -3,16 +3,29 @@
 # Every deployable kind has its own resolve; libraries used by several apps are parametrized over these.
 RESOLVES = ("serving", "stream", "training", "dags")
 
+# What tests may use on top of what their code may: the shared conftest and the real-service harness.
+_TEST_ONLY = (
+    "//conftest.py",        # the root conftest that exposes the harness fixtures
+    "//libs/testing/**",    # the real-service harness itself
+)
+
 
 def riskloop_library(allowed_dependencies=("//libs/**",)):
     """Layer rules for a library under libs/: it may use third-party requirements and the given
     Riskloop libraries, never an app."""
     __dependencies_rules__(
         (
-            "*",                      # every target of this library
+            {"type": "python_tests"}, # the library's tests (rules see the BUILD-file type)
             "/**",                    # its own files
             "//3rdparty/**",          # third-party requirements
-            "//conftest.py",          # the shared test harness fixtures
+            *_TEST_ONLY,              # the harness
+            *allowed_dependencies,    # the Riskloop libraries it builds on
+            "!*",                     # nothing else: in particular no app
+        ),
+        (
+            "*",                      # the library's code and distribution
+            "/**",                    # its own files
+            "//3rdparty/**",          # third-party requirements
             *allowed_dependencies,    # the Riskloop libraries it builds on
             "!*",                     # nothing else: in particular no app
         ),
@@ -24,11 +37,18 @@ def riskloop_app():
     targets and the cross-package tests may depend on it."""
     __dependencies_rules__(
         (
-            "*",                # every target of this app
+            {"type": "python_tests"}, # the app's tests (rules see the BUILD-file type)
+            "/**",                    # its own files
+            "//3rdparty/**",          # third-party requirements
+            "//libs/**",              # any library, the harness included
+            "//conftest.py",          # the shared fixtures
+            "!*",                     # no other app
+        ),
+        (
+            "*",                # the app's code, PEX, image and distribution
             "/**",              # its own files
             "//3rdparty/**",    # third-party requirements
             "//libs/**",        # any library
-            "//conftest.py",    # the shared test harness fixtures
             "!*",               # no other app
         ),
     )

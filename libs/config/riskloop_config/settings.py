@@ -130,6 +130,21 @@ class FraudApiSettings(_Section):
     port: int = Field(3000, ge=1, le=65535, description="Port the fraud API listens on.")
     url: str = Field("http://127.0.0.1:3000", description="Base URL other components reach the fraud API at.")
     admin_token: SecretStr = Field(description="Bearer token required by /admin/reload.")
+    max_batch_size: int = Field(256, ge=1, le=10_000, description="Most transactions one /predict call may carry.")
+    reasons_top_k: int = Field(3, ge=0, le=50, description="Reasons (largest SHAP contributions) per score.")
+    reload_poll_seconds: float = Field(
+        1.0, gt=0, description="How often each worker checks whether another worker reloaded the model."
+    )
+    redis_timeout_seconds: float = Field(
+        0.05, gt=0, description="Connect and read timeout to the online store; past it a score is degraded."
+    )
+    redis_retry_seconds: float = Field(
+        1.0, gt=0, description="After the online store failed, how long scores stay degraded before retrying it."
+    )
+    predictions_queue_size: int = Field(
+        10_000, ge=1, description="Scores waiting for the predictions topic; past it new ones are dropped."
+    )
+    publish_predictions: bool = Field(True, description="Publish every score to kafka.predictions_topic.")
 
 
 class PricingApiSettings(_Section):
@@ -137,6 +152,23 @@ class PricingApiSettings(_Section):
     port: int = Field(3001, ge=1, le=65535, description="Port the pricing API listens on.")
     min_price_multiplier: float = Field(0.8, gt=0, description="Lowest multiplier of the base price offered.")
     max_price_multiplier: float = Field(1.5, gt=0, description="Highest multiplier of the base price offered.")
+    price_multipliers: tuple[float, ...] = Field(
+        (0.8, 0.9, 1.0, 1.1, 1.25, 1.5),
+        min_length=1,
+        description="Arms the policy chooses among, as multipliers of the base price; clipped to [min, max].",
+    )
+    redis_key_prefix: str = Field(
+        "riskloop:pricing", min_length=1, description="Prefix of the Redis keys holding the pricing posteriors."
+    )
+    redis_timeout_seconds: float = Field(
+        0.25, gt=0, description="Connect and read timeout to Redis; past it /recommend answers degraded."
+    )
+    feature_timeout_seconds: float = Field(
+        0.5, gt=0, description="Longest wait for an event's online features before pricing on the default segment."
+    )
+    feature_backoff_seconds: float = Field(
+        5.0, ge=0, description="After a failed feature lookup, price on the default segment this long without trying."
+    )
 
 
 class RiskloopSettings(BaseSettings):

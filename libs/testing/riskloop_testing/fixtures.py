@@ -62,3 +62,22 @@ def s3_server() -> Iterator[services.S3Server]:
 def s3_bucket(s3_server: services.S3Server) -> str:
     """A new, empty bucket on the test S3 server."""
     return s3_server.create_bucket()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(s3_server: services.S3Server) -> Iterator[services.MlflowServer]:
+    """An MLflow tracking server for this test run: its own fresh Postgres database as backend store,
+    artifacts proxied to a new bucket on the test S3 server."""
+    try:
+        with (
+            services.postgres_database() as database,
+            services.mlflow_server(
+                backend_store_uri=database.dsn(driver="postgresql+psycopg2"), s3=s3_server
+            ) as server,
+        ):
+            yield server
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+__all__ += ["mlflow_server"]

@@ -36,6 +36,16 @@ class ServiceUnavailable(RuntimeError):
     """A service the tests need is not reachable; the message says how to start it."""
 
 
+def python_path_for_subprocess() -> str:
+    """This interpreter's import path as an absolute PYTHONPATH, for a child started in another folder.
+
+    Pants runs tests from a PEX whose source roots are relative to the sandbox; a child process with a
+    different working directory would not find them."""
+    import sys
+
+    return os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+
+
 def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -278,3 +288,93 @@ def s3_server() -> Iterator[S3Server]:
         yield S3Server(endpoint_url=f"http://127.0.0.1:{port}")
     finally:
         server.stop()
+
+
+# --- MLflow tracking server -------------------------------------------------------------------------
+
+
+@dataclass
+class MlflowServer:
+    """A running `mlflow server` subprocess: Postgres backend store, artifacts proxied to S3."""
+
+    url: str
+    artifacts_bucket: str
+    backend_store_uri: str
+    log_path: Path
+
+
+def _wait_for_health(url: str, *, timeout: float, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise ServiceUnavailable(f"mlflow server exited with {process.returncode} before it was healthy:\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise ServiceUnavailable(f"mlflow server at {url} was not healthy within {timeout:.0f}s (log: {log_path})")
+
+
+@contextlib.contextmanager
+def mlflow_server(
+    *, backend_store_uri: str, s3: S3Server, bucket: str | None = None, timeout: float = 180
+) -> Iterator[MlflowServer]:
+    """`python -m mlflow server` on a free loopback port, stopped at exit.
+
+    Started as a subprocess of this interpreter rather than imported, so resolves without mlflow can still
+    import this module; clients upload artifacts through the server's proxy, so only the server needs the
+    S3 credentials."""
+    import sys
+
+    bucket = bucket or s3.create_bucket("mlflow")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = Path(tempfile.mkdtemp(prefix="riskloop-mlflow-")) / "server.log"
+    env = {
+        **os.environ,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_S3_ENDPOINT_URL": s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+        "AWS_DEFAULT_REGION": s3.region,
+        # Under Pants the interpreter's dependencies are on sys.path only through the PEX bootstrap.
+        "PYTHONPATH": python_path_for_subprocess(),
+    }
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "mlflow", "server",
+                "--backend-store-uri", backend_store_uri,
+                "--artifacts-destination", f"s3://{bucket}",
+                "--serve-artifacts",
+                "--host", "127.0.0.1",
+                "--port", str(port),
+                "--workers", "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: the server forks workers that must stop too
+        )
+    try:
+        _wait_for_health(url, timeout=timeout, process=process, log_path=log_path)
+        yield MlflowServer(url=url, artifacts_bucket=bucket, backend_store_uri=backend_store_uri, log_path=log_path)
+    finally:
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            # Short: a graceful stop only waits for idle keep-alive connections of finished tests.
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
