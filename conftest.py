@@ -1,5 +1,13 @@
-"""Fixtures every test may use: real PostgreSQL, Redis, Kafka-protocol broker and S3 (libs/testing)."""
+"""Fixtures every test may use: real PostgreSQL, Redis, Kafka-protocol broker, S3 and an MLflow tracking
+server (libs/testing)."""
 
-from riskloop_testing.fixtures import kafka_broker, postgres_database, redis_database, s3_bucket, s3_server
+from riskloop_testing.fixtures import (
+    kafka_broker,
+    mlflow_server,
+    postgres_database,
+    redis_database,
+    s3_bucket,
+    s3_server,
+)
 
-__all__ = ["kafka_broker", "postgres_database", "redis_database", "s3_bucket", "s3_server"]
+__all__ = ["kafka_broker", "mlflow_server", "postgres_database", "redis_database", "s3_bucket", "s3_server"]

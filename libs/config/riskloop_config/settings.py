@@ -8,11 +8,12 @@ Built once at process entry (`load_settings()`), then passed down: libraries nev
 from __future__ import annotations
 
 from collections.abc import Mapping
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "RISKLOOP_"
@@ -107,6 +108,18 @@ class FeastSettings(_Section):
     )
     offline_root: str = Field("var/offline", description="Folder or s3:// URI of the offline Parquet tables.")
     sqlite_path: Path = Field(Path("var/online.db"), description="SQLite online store file (online_store=sqlite).")
+
+    # Feast resolves relative file paths against its repo folder, not the process's working directory:
+    # local paths are made absolute once, here, so every component means the same files.
+    @field_validator("registry", "offline_root", mode="after")
+    @classmethod
+    def _absolute_local_location(cls, value: str) -> str:
+        return value if "://" in value else os.path.abspath(value)
+
+    @field_validator("repo_path", "sqlite_path", mode="after")
+    @classmethod
+    def _absolute_path(cls, value: Path) -> Path:
+        return value.absolute()
 
 
 class MlflowSettings(_Section):

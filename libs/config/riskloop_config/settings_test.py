@@ -74,3 +74,20 @@ def test_secrets_do_not_leak_into_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert "s3cret-token" not in repr(settings)
     assert settings.fraud_api.admin_token.get_secret_value() == "s3cret-token"
+
+
+def test_local_feast_paths_are_absolute_so_feast_does_not_resolve_them_against_its_repo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    import os
+
+    monkeypatch.chdir(str(tmp_path))
+    feast = load_settings().feast
+    assert feast.offline_root == os.path.join(str(tmp_path), "var", "offline")
+    assert os.path.isabs(feast.registry) and os.path.isabs(feast.sqlite_path)
+
+
+def test_sql_registry_url_is_kept_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "compose")
+    monkeypatch.setenv("RISKLOOP_FRAUD_API__ADMIN_TOKEN", "t")
+    assert load_settings().feast.registry.startswith("postgresql+psycopg://")

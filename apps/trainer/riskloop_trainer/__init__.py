@@ -1,0 +1,1 @@
+"""riskloop-trainer: the training CLI (search, registry gates, promotion, rollback)."""
