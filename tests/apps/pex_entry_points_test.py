@@ -17,6 +17,7 @@ APP_PEXES = {
     "riskloop-parquet-sink": "apps.parquet-sink/sink.pex",
     "riskloop-dags": "apps.dags/dags.pex",
     "riskloop-simulator": "apps.simulator/simulator.pex",
+    "riskloop-demo": "apps.demo/demo.pex",
 }
 
 

@@ -1,0 +1,1 @@
+"""The local closed-loop demo: every stage that exists, run for real on embedded defaults."""
