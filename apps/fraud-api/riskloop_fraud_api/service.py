@@ -1,0 +1,99 @@
+"""The fraud scoring service: `riskloop-fraud-api serve` (= `bentoml serve riskloop_fraud_api.service:FraudService`).
+
+Two workers: scoring is CPU-bound Python around XGBoost, so a second process doubles throughput; a
+reload reaches every worker through riskloop_scoring's VersionBoard (see `FraudScoring`). More workers:
+BentoML's `services.riskloop-fraud-api.workers` configuration.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from pydantic import Field
+from starlette.responses import JSONResponse  # pants: no-infer-dep (comes with bentoml)
+
+from riskloop_config.settings import load_settings
+from riskloop_fraud_api.http import ValidationErrorsAs422
+from riskloop_fraud_api.schemas import Prediction, PredictResponse, ReloadResponse, Transaction
+from riskloop_scoring.champion import NoChampion
+from riskloop_scoring.metrics import model_age_text
+from riskloop_scoring.runtime import FraudScoring, ReloadFailed
+from riskloop_scoring.scorer import NoModelLoaded
+
+
+def _error(status: int, message: str, detail: object = None) -> JSONResponse:
+    return JSONResponse({"error": message, "detail": detail}, status_code=status)
+
+
+@bentoml.service(
+    name="riskloop-fraud-api",
+    traffic={"timeout": 60},
+    workers=2,
+    # A log line per request costs more than scoring it; /metrics carries the request counts and latencies.
+    logging={"access": {"enabled": False}},
+)
+class FraudService:
+    def __init__(self) -> None:
+        # MLflow retries an unreachable server for minutes by default; a reload must answer within the
+        # request timeout (and then keep the old model), so bound it unless the deployment chose otherwise.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # progress bars in server logs
+        self.settings = load_settings()
+        # One board per server, in its machine's temp folder (writable whatever the image's user): workers are
+        # children of the one serving process, so its pid names the server.
+        board = Path(tempfile.gettempdir()) / f"riskloop-fraud-api-{os.getppid()}" / "wanted-model.json"
+        self.scoring = FraudScoring(self.settings, board_path=board)
+
+    def __is_ready__(self) -> bool:
+        return self.scoring.ready
+
+    async def __metrics__(self, content: str) -> str:
+        return content + model_age_text(self.scoring.model_age_seconds())
+
+    @bentoml.api(route="/predict")
+    def predict(
+        self,
+        transactions: Annotated[
+            list[Transaction], Field(min_length=1, description="Transactions to score, at most max_batch_size.")
+        ],
+    ) -> PredictResponse:
+        """Score a batch of transactions: fraud score, decision, reasons and missing features for each."""
+        limit = self.settings.fraud_api.max_batch_size
+        if len(transactions) > limit:
+            loc = ["transactions"]
+            return _error(422, f"transactions: at most {limit} per call", [{"loc": loc, "msg": f"max {limit}"}])  # type: ignore[return-value]
+        try:
+            scores = self.scoring.predict([t.model_dump() for t in transactions])
+        except NoModelLoaded:
+            reason = self.scoring.last_error or "no champion loaded yet"
+            return _error(503, f"no fraud model is loaded: {reason}")  # type: ignore[return-value]
+        return PredictResponse(predictions=[Prediction.model_validate(asdict(s)) for s in scores])
+
+    @bentoml.api(route="/admin/reload")
+    def reload(self, ctx: bentoml.Context) -> ReloadResponse:
+        """Load the current champion from MLflow and serve it (needs `Authorization: Bearer <admin token>`)."""
+        expected = f"Bearer {self.settings.fraud_api.admin_token.get_secret_value()}"
+        given = ctx.request.headers.get("authorization", "")
+        # With a Context parameter BentoML takes the status from ctx.response, not from a returned Response.
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            ctx.response.status_code = 401
+            return _error(401, "missing or wrong admin bearer token")  # type: ignore[return-value]
+        try:
+            result = self.scoring.reload()
+        except NoChampion as exc:
+            ctx.response.status_code = 409
+            return _error(409, f"reload failed, the previous model still serves: {exc}")  # type: ignore[return-value]
+        except ReloadFailed as exc:
+            ctx.response.status_code = 502
+            return _error(502, f"reload failed, the previous model still serves: {exc}")  # type: ignore[return-value]
+        return ReloadResponse(status="reloaded", version=result.version, previous_version=result.previous_version)
+
+
+FraudService.add_asgi_middleware(ValidationErrorsAs422)

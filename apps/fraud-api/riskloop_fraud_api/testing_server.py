@@ -1,0 +1,128 @@
+"""Test and benchmark support: a real `bentoml serve` of FraudService on a free port, configured only
+through RISKLOOP_* variables like any deployment."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from riskloop_testing.services import free_port
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+class ServerNotReady(RuntimeError):
+    """The served app did not answer /readyz 200 in time; the message carries its log's tail."""
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: Mapping[str, str]
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def wait_ready(self, *, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerNotReady(f"bentoml exited with {self.process.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.25)
+        raise ServerNotReady(f"{self.url} not ready within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def wait_listening(self, *, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerNotReady(f"bentoml exited with {self.process.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{self.url}/livez", timeout=2)
+                return
+            time.sleep(0.25)
+        raise ServerNotReady(f"{self.url} did not listen within {timeout:.0f}s:\n{self.log_tail()}")
+
+
+def server_env(
+    *,
+    redis_host: str,
+    redis_port: int,
+    redis_db: int,
+    tracking_uri: str,
+    artifact_location: str,
+    bootstrap_servers: str,
+    data_dir: Path,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("RISKLOOP_") or key.startswith("RISKLOOP_TEST_")
+    }
+    env.update(
+        {
+            "ENVIRONMENT": "local",
+            "BENTOML_DO_NOT_TRACK": "true",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+            "RISKLOOP_DATA_DIR": str(data_dir),
+            "RISKLOOP_REDIS__HOST": redis_host,
+            "RISKLOOP_REDIS__PORT": str(redis_port),
+            "RISKLOOP_REDIS__DB": str(redis_db),
+            "RISKLOOP_MLFLOW__TRACKING_URI": tracking_uri,
+            "RISKLOOP_MLFLOW__ARTIFACT_LOCATION": artifact_location,
+            "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": bootstrap_servers,
+            "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
+            "RISKLOOP_FRAUD_API__ADMIN_TOKEN": ADMIN_TOKEN,
+            "RISKLOOP_FRAUD_API__RELOAD_POLL_SECONDS": "0.5",
+            **(extra or {}),
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = True) -> Iterator[RunningServer]:
+    """The app's own `serve` command as a subprocess (its own process group), killed with all its workers
+    at exit."""
+    port = port or free_port()
+    log_path = Path(tempfile.mkdtemp(prefix="riskloop-fraud-api-")) / "server.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "riskloop_fraud_api", "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**env, "RISKLOOP_FRAUD_API__HOST": "127.0.0.1", "RISKLOOP_FRAUD_API__PORT": str(port)},
+            start_new_session=True,
+        )
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log_path, env)
+    try:
+        if ready:
+            server.wait_ready()
+        else:
+            server.wait_listening()
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,148 @@
+"""The pipeline and the agent without a broker: refreshes, ageing out, write order, replay skipping."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from riskloop_config.settings import RiskloopSettings
+from riskloop_features.streaming import StreamingWindowAggregator
+from riskloop_features.windows import USER_REALTIME_WINDOWS
+from riskloop_stream_worker.agents import register_agents
+from riskloop_stream_worker.app import create_app
+from riskloop_stream_worker.intake import TransactionIntake
+from riskloop_stream_worker.pipeline import FeaturePipeline
+from riskloop_stream_worker.topics import raw_transactions_topic
+from riskloop_streaming.dead_letters import DeadLetterPublisher
+from riskloop_streaming.decoding import encode_transaction
+from riskloop_streaming.metrics import StreamMetrics
+from riskloop_streaming.testing import fresh_kafka_settings, sample_transaction
+
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+class MemoryStore:
+    """An online store in a dict: the last row written per (view, entity), and every write in order."""
+
+    def __init__(self, *, failures: int = 0) -> None:
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.writes: list[tuple[str, int]] = []
+        self._failures = failures
+
+    def write(self, view: str, rows: pa.Table) -> None:
+        if self._failures:
+            self._failures -= 1
+            raise ConnectionError("store unavailable")
+        self.writes.append((view, rows.num_rows))
+        for row in rows.to_pylist():
+            self.rows[(view, row["user_id"])] = row
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def user_pipeline(store: MemoryStore, clock: Clock) -> FeaturePipeline:
+    return FeaturePipeline(
+        [StreamingWindowAggregator(USER_REALTIME_WINDOWS)],
+        writer=store,
+        metrics=StreamMetrics.create("test-worker"),
+        clock=clock,
+        write_retry_seconds=0.01,
+    )
+
+
+def test_values_fall_as_events_age_out_without_new_events() -> None:
+    store, clock = MemoryStore(), Clock(T0 + timedelta(minutes=1))
+    pipeline = user_pipeline(store, clock)
+
+    async def scenario() -> None:
+        pipeline.accept([sample_transaction(1, at=T0, users=1), sample_transaction(2, at=T0, users=1)])
+        await pipeline.refresh()
+        await pipeline.drain()
+        assert store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]["user_txn_count_1h"] == 2
+        clock.now = T0 + timedelta(hours=1, minutes=1)
+        await pipeline.age_out(interval=1.0)  # just refreshed: the timer skips this tick
+        assert pipeline.refreshes == 1
+        await pipeline.age_out(interval=0.0)  # what the 1 s timer does
+        await pipeline.drain()
+
+    asyncio.run(scenario())
+    row = store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]
+    assert row["user_txn_count_1h"] == 0 and row["user_avg_amount_24h"] is not None
+    pipeline.close()
+
+
+def test_a_clock_stepping_back_does_not_stop_the_refreshes() -> None:
+    store, clock = MemoryStore(), Clock(T0)
+    pipeline = user_pipeline(store, clock)
+
+    async def scenario() -> None:
+        await pipeline.refresh()
+        clock.now = T0 - timedelta(seconds=5)
+        pipeline.accept([sample_transaction(1, at=T0 - timedelta(minutes=1))])
+        await pipeline.refresh()
+        await pipeline.drain()
+
+    asyncio.run(scenario())
+    assert pipeline.as_of == T0 and len(store.rows) == 1
+    pipeline.close()
+
+
+def test_failed_writes_are_retried_in_order() -> None:
+    store, clock = MemoryStore(failures=2), Clock(T0 + timedelta(minutes=1))
+    pipeline = user_pipeline(store, clock)
+
+    async def scenario() -> None:
+        pipeline.accept([sample_transaction(1, at=T0, users=5)])
+        await pipeline.refresh()
+        clock.now += timedelta(seconds=1)
+        pipeline.accept([sample_transaction(2, at=T0, users=5)])
+        await pipeline.refresh()
+        await pipeline.drain()
+
+    asyncio.run(scenario())
+    assert store.writes == [(USER_REALTIME_WINDOWS.view, 1), (USER_REALTIME_WINDOWS.view, 1)]
+    assert pipeline.metrics.sample("riskloop_stream_errors_total", {"kind": "online_write"}) == 2
+    pipeline.close()
+
+
+def test_the_agent_feeds_new_events_and_skips_those_the_replay_counted() -> None:
+    kafka = fresh_kafka_settings("127.0.0.1:9", partitions=1)  # test_context never connects
+    settings = RiskloopSettings(
+        environment="local",
+        postgres={"host": "x"},
+        redis={"host": "x"},
+        s3={"backend": "local"},
+        kafka=kafka.model_dump(),
+        feast={"online_store": "sqlite", "registry": "x"},
+        mlflow={"tracking_uri": "x"},
+        fraud_api={"admin_token": "x"},
+    )
+    store, clock = MemoryStore(), Clock(T0 + timedelta(minutes=1))
+    pipeline = user_pipeline(store, clock)
+    app = create_app(settings, app_id="test-worker")
+    intake = TransactionIntake(
+        pipeline, dead_letters=DeadLetterPublisher(kafka), metrics=pipeline.metrics, replayed_until={0: 2}
+    )
+    agent = register_agents(app, topic=raw_transactions_topic(app, kafka), intake=intake, pipeline=pipeline)
+
+    async def scenario() -> None:
+        async with agent.test_context() as context:
+            for i in range(5):  # offsets 0..4; 0 and 1 were replayed
+                record = sample_transaction(i, at=T0, users=1)
+                await context.put(encode_transaction(record), key=b"u00000")
+            await asyncio.sleep(0.2)  # the micro-batch window
+        await pipeline.refresh()
+        await pipeline.drain()
+
+    asyncio.run(scenario())
+    assert store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]["user_txn_count_1h"] == 3
+    pipeline.close()

@@ -1,0 +1,262 @@
+"""How fast the fraud API scores one transaction, against a naive baseline and the floor.
+
+Starts everything for real: a leased database of the machine's Redis filled through Feast, a Tansu broker,
+a local MLflow registry holding a small synthetic champion, and the app's `serve` command (two workers).
+
+  service   POST /predict with one transaction over HTTP, open loop at a fixed rate (default 200 req/s),
+            latency per request from its scheduled send time; then closed-loop throughput.
+  ours      the same scoring in-process (`Scorer.score`: one Redis pipeline, one model call + SHAP reasons).
+  naive     per request `FeatureStore.get_online_features` + the training contract's pandas scoring path.
+  floor     one Redis round trip (one pipeline of HMGETs) + one `Booster.inplace_predict` on a ready row.
+
+    python bench/serving/predict_bench.py --rate 200 --seconds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import redis
+from rich.console import Console
+from rich.table import Table
+
+from riskloop_config.settings import FeastSettings, RedisSettings
+from riskloop_features import feature_definitions, feature_store
+from riskloop_fraud_api.testing_server import served, server_env
+from riskloop_scoring.layout import entity_key, field_name
+from riskloop_scoring.online import DEFAULT_VIEW_JOIN_KEYS, RedisFeatureReader
+from riskloop_scoring.scorer import Scorer, prepare
+from riskloop_scoring.testing_models import local_mlflow, register_model, train_booster
+from riskloop_testing import services
+from riskloop_training.model_contract import LoadedModel
+
+USERS, EVENTS, PROMOTERS = 2000, 200, 20
+PROJECT = "riskloop"
+
+
+def _fill_online_store(redis_settings: RedisSettings, folder: Path) -> object:
+    """Every view's values for USERS users and EVENTS events, written by Feast; returns the FeatureStore."""
+    feast = FeastSettings(
+        project=PROJECT,
+        online_store="redis",
+        registry=str(folder / "registry.db"),
+        offline_root=str(folder / "offline"),
+        sqlite_path=folder / "online.db",  # unused with Redis, but its folder is created
+        repo_path=folder,
+    )
+    store = feature_store(feast, redis=redis_settings)
+    store.apply(feature_definitions(feast.offline_root).objects())
+    rng = np.random.default_rng(1)
+    now = datetime.now(UTC)
+    users = [f"u{i}" for i in range(USERS)]
+    events = [f"e{i}" for i in range(EVENTS)]
+    store.write_to_online_store("user_realtime_fraud_features", pd.DataFrame({
+        "user_id": users, "event_timestamp": now,
+        "user_txn_count_1h": rng.poisson(2, USERS), "user_txn_amount_1h": rng.gamma(2, 100, USERS),
+        "user_distinct_events_1h": rng.poisson(1, USERS), "user_avg_amount_24h": rng.gamma(2, 50, USERS),
+    }))
+    store.write_to_online_store("user_purchase_behavior", pd.DataFrame({
+        "user_id": users, "event_timestamp": now, "lifetime_purchases": rng.poisson(20, USERS),
+        "fraud_risk_score": rng.random(USERS), "preferred_category": rng.choice(["comedy", "concert", "sports"], USERS),
+    }))
+    store.write_to_online_store("event_realtime_metrics", pd.DataFrame({
+        "event_id": events, "event_timestamp": now, "current_inventory": rng.integers(0, 5000, EVENTS),
+        "sell_through_rate_5min": rng.random(EVENTS), "concurrent_viewers": rng.poisson(30, EVENTS),
+    }))
+    return store
+
+
+def _transaction(i: int) -> dict[str, object]:
+    rng = random.Random(i)
+    return {
+        "transaction_id": f"bench-{i}",
+        "user_id": f"u{rng.randrange(USERS)}",
+        "event_id": f"e{rng.randrange(EVENTS)}",
+        "promoter_id": f"p{rng.randrange(PROMOTERS)}",
+        "amount": round(rng.uniform(10, 900), 2),
+        "tickets": rng.randint(1, 8),
+        "payment_method": rng.choice(["card", "paypal", "apple_pay"]),
+    }
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+def _time_calls(call: Callable[[int], object], count: int) -> list[float]:
+    for i in range(min(50, count)):  # warm-up
+        call(i)
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def _open_loop(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
+    """Requests sent on a fixed schedule regardless of answers; latency counts from the scheduled time, so
+    a stalled server shows up as latency (no coordinated omission)."""
+    latencies: list[float] = []
+    failures = 0
+    total = int(rate * seconds)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        for i in range(50):
+            await client.post(f"{url}/predict", json={"transactions": [_transaction(i)]})
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            nonlocal failures
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            try:
+                response = await client.post(f"{url}/predict", json={"transactions": [_transaction(i)]})
+                if response.status_code != 200:
+                    failures += 1
+            except httpx.HTTPError:
+                failures += 1
+            latencies.append(time.perf_counter() - scheduled)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    return latencies, failures
+
+
+async def _closed_loop(url: str, concurrency: int, seconds: float) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def worker(w: int) -> None:
+            nonlocal done
+            i = w * 1_000_000
+            while time.perf_counter() < deadline:
+                await client.post(f"{url}/predict", json={"transactions": [_transaction(i)]})
+                done += 1
+                i += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of the open-loop run")
+    parser.add_argument("--calls", type=int, default=2000, help="in-process calls per variant")
+    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients for throughput")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    console = Console()
+    folder = Path(tempfile.mkdtemp(prefix="riskloop-bench-"))
+
+    mlflow = local_mlflow(folder / "mlflow")
+    booster, metadata = train_booster(rounds=100)
+    register_model(mlflow, booster, metadata)
+    model = LoadedModel(booster, metadata, "bench")
+
+    with services.redis_database() as db, services.kafka_broker() as broker:
+        redis_settings = RedisSettings(host=db.host, port=db.port, db=db.db)
+        console.print("filling the online store through Feast ...")
+        store = _fill_online_store(redis_settings, folder / "feast")
+
+        reader = RedisFeatureReader(redis_settings, project=PROJECT)
+        scorer = Scorer(reader)
+        scorer.swap(prepare(model, reader))
+        ours = _time_calls(lambda i: scorer.score([_transaction(i)]), args.calls)
+
+        snapshot = scorer.snapshot
+        assert snapshot is not None
+        plan = snapshot.plan
+        refs = plan.online_refs
+
+        def naive(i: int) -> object:
+            txn = _transaction(i)
+            row = {"user_id": txn["user_id"], "event_id": txn["event_id"], "promoter_id": txn["promoter_id"]}
+            online = store.get_online_features(  # type: ignore[attr-defined]
+                features=[r.ref for r in refs], entity_rows=[row], full_feature_names=True
+            ).to_dict()
+            record = dict(txn)
+            for source in plan.sources:
+                if source.online is not None:
+                    record[source.name] = online[f"{source.online.view}__{source.online.name}"][0]
+            return model.score(pd.DataFrame([record]))
+
+        naive_samples = _time_calls(naive, max(200, args.calls // 4))
+
+        client = redis.Redis(host=db.host, port=db.port, db=db.db)
+        views = sorted({r.view for r in refs})
+        fields = {view: [field_name(r.view, r.name) for r in refs if r.view == view] for view in views}
+        ready_row = np.zeros((1, len(metadata.feature_names)), dtype=np.float32)
+
+        def floor(i: int) -> object:
+            txn = _transaction(i)
+            with client.pipeline(transaction=False) as pipe:
+                for view in views:
+                    keys = DEFAULT_VIEW_JOIN_KEYS[view]
+                    pipe.hmget(entity_key(keys, [str(txn[k]) for k in keys], project=PROJECT), fields[view])
+                pipe.execute()
+            return booster.inplace_predict(ready_row)
+
+        booster.set_param({"nthread": 1})
+        floor_samples = _time_calls(floor, args.calls)
+
+        env = server_env(
+            redis_host=db.host,
+            redis_port=db.port,
+            redis_db=db.db,
+            tracking_uri=mlflow.tracking_uri,
+            artifact_location=str(mlflow.artifact_location),
+            bootstrap_servers=broker.bootstrap_servers,
+            data_dir=folder / "var",
+        )
+        console.print("starting the service ...")
+        with served(env) as server:
+            latencies, failures = asyncio.run(_open_loop(server.url, args.rate, args.seconds))
+            throughput = asyncio.run(_closed_loop(server.url, args.concurrency, 10.0))
+
+    table = Table(title="/predict, one transaction (milliseconds)")
+    for column in ("variant", "p50", "p99", "mean", "calls"):
+        table.add_column(column, justify="right" if column != "variant" else "left")
+    rows = {
+        f"service over HTTP @ {args.rate:.0f} req/s": latencies,
+        "ours in-process (Scorer.score)": ours,
+        "naive (Feast get_online_features + pandas)": naive_samples,
+        "floor (1 Redis round trip + 1 predict)": floor_samples,
+    }
+    stats = {}
+    for label, samples in rows.items():
+        p50, p99 = _percentiles(samples)
+        stats[label] = (p50, p99)
+        table.add_row(label, f"{p50:.2f}", f"{p99:.2f}", f"{statistics.fmean(samples) * 1000:.2f}", str(len(samples)))
+    console.print(table)
+    service_p50, service_p99 = stats[f"service over HTTP @ {args.rate:.0f} req/s"]
+    ours_p50, ours_p99 = stats["ours in-process (Scorer.score)"]
+    naive_p50, naive_p99 = stats["naive (Feast get_online_features + pandas)"]
+    floor_p50, floor_p99 = stats["floor (1 Redis round trip + 1 predict)"]
+    console.print(f"failed requests: {failures} of {len(latencies)}")
+    console.print(f"closed-loop throughput ({args.concurrency} clients): {throughput:.0f} req/s")
+    console.print(f"naive / ours (in-process): p50 x{naive_p50 / ours_p50:.1f}, p99 x{naive_p99 / ours_p99:.1f}")
+    console.print(f"ours / floor (in-process): p50 x{ours_p50 / floor_p50:.1f}, p99 x{ours_p99 / floor_p99:.1f}")
+    console.print(f"service p99 {service_p99:.2f} ms against the 5 ms goal: {'met' if service_p99 <= 5 else 'NOT met'}")
+    console.print(f"(machine: {os.cpu_count()} CPUs shared by the load generator, the server's workers and Redis)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
