@@ -80,7 +80,10 @@ def run_loop(settings: RiskloopSettings, options: DemoOptions, *, console: Conso
         world = WorldConfig(seed=options.seed, n_users=options.users, n_events=options.events, days=options.days)
         data = simulate(world)
         fraud = pc.sum(data.ground_truth.column("is_fraud").cast("int64")).as_py()
-        done(f"{data.transactions.num_rows:,} transactions, {fraud:,} fraudulent, {data.chargebacks.num_rows:,} chargebacks")
+        done(
+            f"{data.transactions.num_rows:,} transactions, {fraud:,} fraudulent, "
+            f"{data.chargebacks.num_rows:,} chargebacks"
+        )
 
     with _stage(report, console, "archive raw events") as done:
         write_parquet(data, raw_root)

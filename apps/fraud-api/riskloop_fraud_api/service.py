@@ -68,7 +68,8 @@ class FraudService:
         limit = self.settings.fraud_api.max_batch_size
         if len(transactions) > limit:
             loc = ["transactions"]
-            return _error(422, f"transactions: at most {limit} per call", [{"loc": loc, "msg": f"max {limit}"}])  # type: ignore[return-value]
+            detail = [{"loc": loc, "msg": f"max {limit}"}]
+            return _error(422, f"transactions: at most {limit} per call", detail)  # type: ignore[return-value]
         try:
             scores = self.scoring.predict([t.model_dump() for t in transactions])
         except NoModelLoaded:

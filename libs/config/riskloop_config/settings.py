@@ -7,8 +7,8 @@ Built once at process entry (`load_settings()`), then passed down: libraries nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import os
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal

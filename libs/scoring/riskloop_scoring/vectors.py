@@ -100,7 +100,8 @@ class VectorPlan:
             row_raw: list[Any] = []
             for j, source in enumerate(self.sources):
                 from_request = source.request_field is not None
-                value = txn.get(source.request_field) if from_request else online.get(source.online)  # type: ignore[arg-type]
+                key = source.request_field if from_request else source.online
+                value = (txn if from_request else online).get(key)  # type: ignore[arg-type]
                 row_raw.append(value)
                 if value is None:
                     row_missing.append(source.name)

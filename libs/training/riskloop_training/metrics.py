@@ -85,7 +85,13 @@ def _rates(labels: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[fl
     return recall, fpr, precision
 
 
-def holdout_metrics(labels: np.ndarray, scores: np.ndarray, *, rule: ThresholdRule = ThresholdRule()) -> HoldoutMetrics:
+# Frozen, so one shared default instance is safe.
+DEFAULT_THRESHOLD_RULE = ThresholdRule()
+
+
+def holdout_metrics(
+    labels: np.ndarray, scores: np.ndarray, *, rule: ThresholdRule = DEFAULT_THRESHOLD_RULE
+) -> HoldoutMetrics:
     labels = np.asarray(labels, dtype="int64")
     scores = np.asarray(scores, dtype="float64")
     fpr_threshold = threshold_for_fpr(labels, scores, rule.target_fpr)

@@ -99,13 +99,17 @@ def build_model(
     )
 
 
+# Frozen, so one shared default instance is safe.
+DEFAULT_SEARCH = SearchConfig()
+
+
 def search(
     train_x: pd.DataFrame,
     train_y: np.ndarray,
     valid_x: pd.DataFrame,
     valid_y: np.ndarray,
     *,
-    config: SearchConfig = SearchConfig(),
+    config: SearchConfig = DEFAULT_SEARCH,
 ) -> SearchResult:
     """Find the best model on validation PR-AUC. The winning trial's fitted model is kept rather than
     refitted, so the reported score is exactly the returned model's."""
