@@ -61,11 +61,14 @@ def run_loop(settings: RiskloopSettings, options: DemoOptions, *, console: Conso
     import pyarrow.compute as pc
 
     from riskloop_features import (
+        ID_COLUMNS,
+        LABEL,
+        TIMESTAMP_FIELD,
         LabelPolicy,
+        archive_training_frame,
         feature_definitions,
         feature_store,
         run_feature_engineering,
-        training_frame,
     )
     from riskloop_simulation import WorldConfig, simulate, write_parquet
     from riskloop_training.pipeline import TrainingRequest, train_and_register
@@ -100,14 +103,14 @@ def run_loop(settings: RiskloopSettings, options: DemoOptions, *, console: Conso
 
     with _stage(report, console, "point-in-time training set") as done:
         policy = LabelPolicy(cutoff=cutoff, maturity=options.label_maturity)
-        frame = training_frame(store, data.transactions, data.chargebacks, policy)
-        done(f"{len(frame):,} rows with matured labels, {int(frame['label'].sum()):,} fraud")
+        frame = archive_training_frame(store, raw_root, policy)
+        done(f"{len(frame):,} rows with matured labels, {int(frame[LABEL].sum()):,} fraud")
 
     with _stage(report, console, "search, register, gate") as done:
         request = TrainingRequest(
-            label="label",
-            time_column="event_timestamp",
-            drop_columns=("transaction_id", "user_id", "event_id", "promoter_id"),
+            label=LABEL,
+            time_column=TIMESTAMP_FIELD,
+            drop_columns=ID_COLUMNS,
             search=SearchConfig(trials=options.trials, show_progress=True),
         )
         outcome = train_and_register(frame, request, mlflow_settings=settings.mlflow)

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,8 +39,24 @@ def _error(message: str) -> None:
 
 
 def _configure_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="labelled table: .csv, .csv.gz or .parquet")
-    parser.add_argument("--label", required=True, help="the binary label column (0/1, true/false)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="labelled table: .csv, .csv.gz or .parquet (needs --label)")
+    source.add_argument(
+        "--from-feature-store",
+        action="store_true",
+        help="the fraud model: purchases in the raw-events archive labelled by chargebacks known at --cutoff, "
+        "with point-in-time features from the feature store",
+    )
+    parser.add_argument("--label", help="the binary label column (0/1, true/false) of --data")
+    parser.add_argument(
+        "--cutoff", type=_utc_moment, help="with --from-feature-store: labels known before this ISO time (default now)"
+    )
+    parser.add_argument(
+        "--label-maturity-days",
+        type=int,
+        default=30,
+        help="with --from-feature-store: days without a chargeback before a purchase counts as legit (default 30)",
+    )
     parser.add_argument("--time-column", help="event time column; enables (and defaults to) the time split")
     parser.add_argument(
         "--split", choices=["time", "stratified"], help="default: time with --time-column, else stratified"
@@ -70,11 +87,29 @@ def _configure_train(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_frame(args: argparse.Namespace) -> pd.DataFrame:
-    """The training table. The feature-store path (libs/features) will be a second source here."""
-    from riskloop_training.dataset import read_table
+def _utc_moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
-    return read_table(args.data)
+
+def _load_frame(settings: RiskloopSettings, args: argparse.Namespace) -> pd.DataFrame:
+    """The training table: a labelled file, or the fraud model's point-in-time set from the feature store."""
+    if not args.from_feature_store:
+        from riskloop_training.dataset import read_table
+
+        return read_table(args.data)
+    from riskloop_features import EmptyTrainingSet, LabelPolicy, RawDataMissing, archive_training_frame, feature_store
+    from riskloop_training.dataset import InvalidTrainingData
+
+    policy = LabelPolicy(
+        cutoff=args.cutoff or datetime.now(timezone.utc), maturity=timedelta(days=args.label_maturity_days)
+    )
+    raw_root = settings.s3.bucket_uri(settings.s3.raw_events_bucket)
+    store = feature_store(settings.feast, redis=settings.redis)
+    try:
+        return archive_training_frame(store, raw_root, policy, s3=settings.s3)
+    except (EmptyTrainingSet, RawDataMissing) as exc:
+        raise InvalidTrainingData(f"no training set in the feature store: {exc}") from exc
 
 
 def _metrics_table(outcome: TrainingOutcome) -> Table:
@@ -101,6 +136,7 @@ def _metrics_table(outcome: TrainingOutcome) -> Table:
 
 
 def _train(settings: RiskloopSettings, args: argparse.Namespace) -> int:
+    from riskloop_features import ID_COLUMNS, LABEL, TIMESTAMP_FIELD
     from riskloop_training.dataset import InvalidTrainingData
     from riskloop_training.metrics import ThresholdRule
     from riskloop_training.pipeline import TrainingRequest, train_and_register
@@ -108,6 +144,13 @@ def _train(settings: RiskloopSettings, args: argparse.Namespace) -> int:
     from riskloop_training.search import SearchConfig, SearchFailed
     from riskloop_training.splits import SplitKind
 
+    if args.data is not None and not args.label:
+        _error("--data needs --label: the name of the binary label column")
+        return EXIT_BAD_INPUT
+    if args.from_feature_store:
+        # The fraud model's frame has a fixed shape: its label, its event time and its id columns.
+        args.label, args.time_column = LABEL, args.time_column or TIMESTAMP_FIELD
+        args.drop_columns = ",".join([*ID_COLUMNS, args.drop_columns])
     if args.trials < 1:
         _error("--trials must be at least 1")
         return EXIT_BAD_INPUT
@@ -129,7 +172,7 @@ def _train(settings: RiskloopSettings, args: argparse.Namespace) -> int:
     )
     console = _console()
     try:
-        frame = _load_frame(args)
+        frame = _load_frame(settings, args)
         outcome = train_and_register(frame, request, mlflow_settings=settings.mlflow, fraud_api=settings.fraud_api)
     except InvalidTrainingData as exc:
         _error(str(exc))
@@ -207,7 +250,11 @@ def _champion(settings: RiskloopSettings, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "train": Command("train on a labelled CSV/Parquet table, register, gate and promote", _train, _configure_train),
+    "train": Command(
+        "train on a labelled CSV/Parquet table or on the feature store, register, gate and promote",
+        _train,
+        _configure_train,
+    ),
     "rollback": Command("move the champion alias back to the previous champion", _rollback),
     "champion": Command("print the current champion version and its holdout metrics", _champion),
 }

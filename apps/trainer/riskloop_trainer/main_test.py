@@ -151,7 +151,64 @@ def test_bad_input_exits_2_with_one_clear_message(
 
 
 def test_a_missing_required_option_exits_2(tracking: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--data", "x.csv"]) == 2
+    assert "--data needs --label" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
-        main(["train", "--data", "x.csv"])
+        main(["train", "--label", "y"])
     assert exited.value.code == 2
-    assert "--label" in capsys.readouterr().err
+    assert "--data" in capsys.readouterr().err
+
+
+@pytest.fixture
+def feature_store_env(tracking: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Local settings whose buckets, offline tables, registry and online store live in this test's folder."""
+    monkeypatch.setenv("RISKLOOP_S3__LOCAL_ROOT", str(tracking / "objects"))
+    monkeypatch.setenv("RISKLOOP_FEAST__REGISTRY", str(tracking / "feast" / "registry.db"))
+    monkeypatch.setenv("RISKLOOP_FEAST__SQLITE_PATH", str(tracking / "feast" / "online.db"))
+    monkeypatch.setenv("RISKLOOP_FEAST__OFFLINE_ROOT", str(tracking / "offline"))
+    monkeypatch.setenv("RISKLOOP_FEAST__REPO_PATH", str(tracking / "feast"))
+    (tracking / "feast").mkdir()
+    return tracking
+
+
+def test_train_from_the_feature_store_registers_a_model_of_the_fraud_features(
+    feature_store_env: Path, reload_calls: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from riskloop_config import load_settings
+    from riskloop_features import feature_definitions, feature_store, run_feature_engineering
+    from riskloop_simulation import WorldConfig, simulate, write_parquet
+
+    settings = load_settings()
+    world = WorldConfig(seed=3, n_users=800, n_events=40, days=24)
+    raw_root = settings.s3.bucket_uri(settings.s3.raw_events_bucket)
+    write_parquet(simulate(world), raw_root)
+    store = feature_store(settings.feast)
+    store.apply(feature_definitions(settings.feast.offline_root).objects())
+    run_feature_engineering(raw_root=raw_root, offline_root=settings.feast.offline_root, as_of=world.end, store=store)
+
+    out = feature_store_env / "metrics.json"
+    status = main(
+        [
+            "train", "--from-feature-store", "--cutoff", world.end.isoformat(), "--label-maturity-days", "7",
+            "--trials", "2", "--min-roc-auc", "0.0", "--metrics-out", str(out),
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == {"roc_auc", "pr_auc", "recall_at_fpr", "brier", "threshold"}
+    assert 0.0 <= metrics["roc_auc"] <= 1.0  # a tiny world: quality is the benchmark's business, not this test's
+    # The champion is a model of the feature store's fraud features, in the feature service's order.
+    from riskloop_features import FRAUD_MODEL_FEATURES
+    from riskloop_training import load_champion
+
+    names = load_champion(settings.mlflow).metadata.feature_names
+    assert reload_calls == ["Bearer cli-token"]  # the promotion told the fraud service to reload
+    assert list(names) == [reference.partition(":")[2] for reference in FRAUD_MODEL_FEATURES]
+
+
+def test_train_from_an_empty_feature_store_exits_2_naming_what_is_missing(
+    feature_store_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "--from-feature-store", "--trials", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no training set in the feature store" in err and "Traceback" not in err

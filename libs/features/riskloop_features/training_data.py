@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     import pandas as pd
     from feast import FeatureStore
 
+    from riskloop_config.settings import S3Settings
+
 LABEL = "label"
+# Columns of a training frame that identify a purchase but are not features.
+ID_COLUMNS = ("transaction_id", USER_KEY, EVENT_KEY, PROMOTER_KEY)
 _ROW = "__entity_row"
 
 LABELLED_SCHEMA = pa.schema(
@@ -129,3 +133,19 @@ def training_frame(
     if labelled.num_rows == 0:
         raise EmptyTrainingSet(f"no transaction has a mature label at {policy.cutoff.isoformat()}")
     return historical_features(store, labelled, features=features)
+
+
+def archive_training_frame(
+    store: FeatureStore,
+    raw_root: str,
+    policy: LabelPolicy,
+    *,
+    s3: S3Settings | None = None,
+    features: Sequence[str] = FRAUD_MODEL_FEATURES,
+) -> pd.DataFrame:
+    """The fraud model's training frame from the raw-events archive: the purchases and chargebacks known
+    before the cutoff, labelled by `policy`, joined point in time with the store's features."""
+    from riskloop_features.batch import read_raw_archive
+
+    transactions, chargebacks, _catalog = read_raw_archive(raw_root, as_of=policy.cutoff, s3=s3)
+    return training_frame(store, transactions, chargebacks, policy, features=features)
