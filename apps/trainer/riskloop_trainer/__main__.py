@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,7 +89,7 @@ def _configure_train(parser: argparse.ArgumentParser) -> None:
 
 def _utc_moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _load_frame(settings: RiskloopSettings, args: argparse.Namespace) -> pd.DataFrame:
@@ -102,7 +102,7 @@ def _load_frame(settings: RiskloopSettings, args: argparse.Namespace) -> pd.Data
     from riskloop_training.dataset import InvalidTrainingData
 
     policy = LabelPolicy(
-        cutoff=args.cutoff or datetime.now(timezone.utc), maturity=timedelta(days=args.label_maturity_days)
+        cutoff=args.cutoff or datetime.now(UTC), maturity=timedelta(days=args.label_maturity_days)
     )
     raw_root = settings.s3.bucket_uri(settings.s3.raw_events_bucket)
     store = feature_store(settings.feast, redis=settings.redis)
