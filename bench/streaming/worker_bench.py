@@ -41,7 +41,7 @@ from riskloop_features.testing_events import catalog_table
 from riskloop_streaming.decoding import encode_transaction
 from riskloop_streaming.testing import fresh_kafka_settings, producer, sample_transaction
 from riskloop_streaming.topics import ensure_topics
-from riskloop_testing.services import free_port, kafka_broker, redis_database
+from riskloop_testing.services import free_port, kafka_broker, python_path_for_subprocess, redis_database
 
 EVENTS_IN_CATALOG = 500
 PROBE_FEATURE = f"{USER_REALTIME_VIEW}:user_txn_count_1h"
@@ -70,7 +70,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 def worker_env(kafka: KafkaSettings, feast: FeastSettings, redis: RedisSettings, root: Path) -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
+        "PYTHONPATH": python_path_for_subprocess(),
         "RISKLOOP_ENVIRONMENT": "local",
         "RISKLOOP_DATA_DIR": str(root),
         "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

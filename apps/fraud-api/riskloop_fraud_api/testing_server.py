@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from riskloop_testing.services import free_port
+from riskloop_testing.services import free_port, python_path_for_subprocess
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -107,7 +107,13 @@ def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = Tru
             [sys.executable, "-m", "riskloop_fraud_api", "serve"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**env, "RISKLOOP_FRAUD_API__HOST": "127.0.0.1", "RISKLOOP_FRAUD_API__PORT": str(port)},
+            env={
+                **env,
+                # This process may run from a PEX (pants test / pants run): hand the child its import path.
+                "PYTHONPATH": python_path_for_subprocess(),
+                "RISKLOOP_FRAUD_API__HOST": "127.0.0.1",
+                "RISKLOOP_FRAUD_API__PORT": str(port),
+            },
             start_new_session=True,
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path, env)

@@ -12,14 +12,14 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 from riskloop_streaming.testing import fresh_kafka_settings, produce_transactions, sample_transaction
-from riskloop_testing.services import KafkaBroker
+from riskloop_testing.services import KafkaBroker, python_path_for_subprocess
 
 
 def test_run_archives_to_a_local_folder_and_stops_cleanly_on_sigterm(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
     kafka = fresh_kafka_settings(kafka_broker.bootstrap_servers, partitions=2)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
+        "PYTHONPATH": python_path_for_subprocess(),
         "RISKLOOP_ENVIRONMENT": "local",
         "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",

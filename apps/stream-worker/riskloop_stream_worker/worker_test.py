@@ -40,7 +40,7 @@ from riskloop_streaming.testing import (
     sample_transaction,
 )
 from riskloop_streaming.topics import ensure_topics
-from riskloop_testing.services import KafkaBroker, RedisDatabase
+from riskloop_testing.services import KafkaBroker, RedisDatabase, python_path_for_subprocess
 
 USERS, EVENTS = 40, 7
 CAPACITIES = {f"e{i:04d}": 10_000 + 100 * i for i in range(EVENTS)}
@@ -78,7 +78,7 @@ def deployment(kafka_broker: KafkaBroker, redis_database: RedisDatabase, tmp_pat
     pq.write_table(catalog_table(CAPACITIES), catalog_file)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
+        "PYTHONPATH": python_path_for_subprocess(),
         "RISKLOOP_ENVIRONMENT": "local",
         "RISKLOOP_DATA_DIR": str(tmp_path),
         "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
