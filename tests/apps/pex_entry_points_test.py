@@ -18,6 +18,7 @@ APP_PEXES = {
     "riskloop-dags": "apps.dags/dags.pex",
     "riskloop-simulator": "apps.simulator/simulator.pex",
     "riskloop-demo": "apps.demo/demo.pex",
+    "riskloop-trainer": "apps.trainer/train.pex",
 }
 
 
