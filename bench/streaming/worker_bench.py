@@ -38,10 +38,11 @@ from riskloop_features.definitions import feature_definitions
 from riskloop_features.names import USER_REALTIME_VIEW
 from riskloop_features.store import feature_store
 from riskloop_features.testing_events import catalog_table
+from riskloop_stream_worker.testing_process import worker_env
 from riskloop_streaming.decoding import encode_transaction
 from riskloop_streaming.testing import fresh_kafka_settings, producer, sample_transaction
 from riskloop_streaming.topics import ensure_topics
-from riskloop_testing.services import free_port, kafka_broker, python_path_for_subprocess, redis_database
+from riskloop_testing.services import free_port, kafka_broker, redis_database
 
 EVENTS_IN_CATALOG = 500
 PROBE_FEATURE = f"{USER_REALTIME_VIEW}:user_txn_count_1h"
@@ -65,30 +66,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def worker_env(kafka: KafkaSettings, feast: FeastSettings, redis: RedisSettings, root: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": python_path_for_subprocess(),
-        "RISKLOOP_ENVIRONMENT": "local",
-        "RISKLOOP_DATA_DIR": str(root),
-        "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
-        "RISKLOOP_KAFKA__RAW_TRANSACTIONS_TOPIC": kafka.raw_transactions_topic,
-        "RISKLOOP_KAFKA__DEAD_LETTER_TOPIC": kafka.dead_letter_topic,
-        "RISKLOOP_KAFKA__LABELS_TOPIC": kafka.labels_topic,
-        "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": kafka.predictions_topic,
-        "RISKLOOP_KAFKA__PARTITIONS": str(kafka.partitions),
-        "RISKLOOP_REDIS__HOST": redis.host,
-        "RISKLOOP_REDIS__PORT": str(redis.port),
-        "RISKLOOP_REDIS__DB": str(redis.db),
-        "RISKLOOP_FEAST__ONLINE_STORE": "redis",
-        "RISKLOOP_FEAST__REGISTRY": feast.registry,
-        "RISKLOOP_FEAST__OFFLINE_ROOT": feast.offline_root,
-        "RISKLOOP_S3__BACKEND": "local",
-        "RISKLOOP_S3__LOCAL_ROOT": str(root / "objects"),
-    }
 
 
 def events_consumed(metrics_port: int) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from riskloop_testing.services import free_port, python_path_for_subprocess
+from riskloop_testing.services import free_port, python_path_for_subprocess, stop_process_group
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -124,11 +123,4 @@ def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = Tru
             server.wait_listening()
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, grace_seconds=15)

@@ -3,7 +3,6 @@ restarted, it serves the same features as a batch recompute over every event."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from riskloop_features.windows import (
     window_feature_changes,
 )
 from riskloop_stream_worker.catalog import CATALOG_PATH
+from riskloop_stream_worker.testing_process import worker_env
 from riskloop_streaming.dead_letters import dead_letter_from_headers
 from riskloop_streaming.decoding import transactions_table
 from riskloop_streaming.testing import (
@@ -40,7 +40,7 @@ from riskloop_streaming.testing import (
     sample_transaction,
 )
 from riskloop_streaming.topics import ensure_topics
-from riskloop_testing.services import KafkaBroker, RedisDatabase, python_path_for_subprocess
+from riskloop_testing.services import KafkaBroker, RedisDatabase
 
 USERS, EVENTS = 40, 7
 CAPACITIES = {f"e{i:04d}": 10_000 + 100 * i for i in range(EVENTS)}
@@ -76,27 +76,7 @@ def deployment(kafka_broker: KafkaBroker, redis_database: RedisDatabase, tmp_pat
     catalog_file = tmp_path / "objects" / "raw-events" / CATALOG_PATH
     catalog_file.parent.mkdir(parents=True)
     pq.write_table(catalog_table(CAPACITIES), catalog_file)
-    env = {
-        **os.environ,
-        "PYTHONPATH": python_path_for_subprocess(),
-        "RISKLOOP_ENVIRONMENT": "local",
-        "RISKLOOP_DATA_DIR": str(tmp_path),
-        "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
-        "RISKLOOP_KAFKA__RAW_TRANSACTIONS_TOPIC": kafka.raw_transactions_topic,
-        "RISKLOOP_KAFKA__DEAD_LETTER_TOPIC": kafka.dead_letter_topic,
-        "RISKLOOP_KAFKA__LABELS_TOPIC": kafka.labels_topic,
-        "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": kafka.predictions_topic,
-        "RISKLOOP_KAFKA__PARTITIONS": str(kafka.partitions),
-        "RISKLOOP_REDIS__HOST": redis.host,
-        "RISKLOOP_REDIS__PORT": str(redis.port),
-        "RISKLOOP_REDIS__DB": str(redis.db),
-        "RISKLOOP_FEAST__ONLINE_STORE": "redis",
-        "RISKLOOP_FEAST__REGISTRY": feast.registry,
-        "RISKLOOP_FEAST__OFFLINE_ROOT": feast.offline_root,
-        "RISKLOOP_S3__BACKEND": "local",
-        "RISKLOOP_S3__LOCAL_ROOT": str(tmp_path / "objects"),
-    }
+    env = worker_env(kafka, feast, redis, tmp_path)
     yield Deployment(kafka, feast, redis, env, tmp_path / "worker.log")
 
 

@@ -46,6 +46,21 @@ def python_path_for_subprocess() -> str:
     return os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
 
 
+def stop_process_group(process: subprocess.Popen[bytes], *, grace_seconds: float) -> None:
+    """SIGTERM a child started with `start_new_session=True` and everything it forked (servers fork
+    workers); SIGKILL what is still there after `grace_seconds`."""
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -367,14 +382,5 @@ def mlflow_server(
         _wait_for_health(url, timeout=timeout, process=process, log_path=log_path)
         yield MlflowServer(url=url, artifacts_bucket=bucket, backend_store_uri=backend_store_uri, log_path=log_path)
     finally:
-        import signal
-
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            # Short: a graceful stop only waits for idle keep-alive connections of finished tests.
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        # Short: a graceful stop only waits for idle keep-alive connections of finished tests.
+        stop_process_group(process, grace_seconds=5)
