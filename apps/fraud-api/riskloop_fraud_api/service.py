@@ -19,8 +19,8 @@ from pydantic import Field
 from starlette.responses import JSONResponse  # pants: no-infer-dep (comes with bentoml)
 
 from riskloop_config.settings import load_settings
-from riskloop_fraud_api.http import ValidationErrorsAs422
 from riskloop_fraud_api.schemas import Prediction, PredictResponse, ReloadResponse, Transaction
+from riskloop_http import ValidationStatus
 from riskloop_scoring.champion import NoChampion
 from riskloop_scoring.metrics import model_age_text
 from riskloop_scoring.runtime import FraudScoring, ReloadFailed
@@ -97,4 +97,4 @@ class FraudService:
         return ReloadResponse(status="reloaded", version=result.version, previous_version=result.previous_version)
 
 
-FraudService.add_asgi_middleware(ValidationErrorsAs422)
+FraudService.add_asgi_middleware(ValidationStatus)

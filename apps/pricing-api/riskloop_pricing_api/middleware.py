@@ -1,4 +1,4 @@
-"""ASGI middleware around the BentoML app: request latency, and 422 (not BentoML's 400) for invalid bodies."""
+"""ASGI middleware around the BentoML app: request latency and the documented error responses."""
 
 from __future__ import annotations
 
@@ -42,48 +42,6 @@ class RequestLatency:
             await self.app(scope, receive, observe)
         finally:
             REQUEST_SECONDS.labels(route, str(status)).observe(time.perf_counter() - started)
-
-
-class ValidationStatus:
-    """BentoML answers a body that fails its pydantic model with 400; the contract says 422, with the same
-    body (`error` and `detail[].loc` naming the field). Only those responses are buffered and rewritten."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in API_ROUTES:
-            await self.app(scope, receive, send)
-            return
-        held: Message | None = None
-        chunks: list[bytes] = []
-
-        async def rewrite(message: Message) -> None:
-            nonlocal held
-            if message["type"] == "http.response.start" and message["status"] == 400:
-                held = message
-                return
-            if held is None:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            if _is_validation_error(body):
-                held["status"] = 422
-            await send(held)
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-
-        await self.app(scope, receive, rewrite)
-
-
-def _is_validation_error(body: bytes) -> bool:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(payload, dict) and "validation error" in str(payload.get("error", ""))
 
 
 class OpenApiErrors:

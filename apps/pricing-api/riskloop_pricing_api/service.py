@@ -11,9 +11,10 @@ import bentoml
 import numpy as np
 
 from riskloop_config.settings import load_settings
+from riskloop_http import ValidationStatus
 from riskloop_pricing import EventFeatureReader, policy_from_settings
 from riskloop_pricing_api.handlers import Pricer, Rejection
-from riskloop_pricing_api.middleware import OpenApiErrors, RequestLatency, ValidationStatus
+from riskloop_pricing_api.middleware import API_ROUTES, OpenApiErrors, RequestLatency
 from riskloop_pricing_api.online_store import FeastOnlineLookup
 from riskloop_pricing_api.schemas import (
     ErrorResponse,
@@ -63,6 +64,6 @@ class PricingService:
         return _respond(self.pricer.feedback(FeedbackRequest(**body)), ctx)
 
 
-PricingService.add_asgi_middleware(ValidationStatus)
+PricingService.add_asgi_middleware(ValidationStatus, routes=API_ROUTES)
 PricingService.add_asgi_middleware(OpenApiErrors)
 PricingService.add_asgi_middleware(RequestLatency)
