@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from riskloop_config.settings import S3Settings
+from riskloop_features import sql
 from riskloop_features.histories import event_history_snapshots, user_behavior_changes
 from riskloop_features.names import (
     EVENT_HISTORICAL_VIEW,
@@ -149,7 +150,6 @@ def read_offline_table(offline_root: str, view: str, *, s3: S3Settings | None = 
 
 def online_rows(table: pa.Table, keys: tuple[str, ...], *, as_of: datetime, ttl: timedelta) -> pa.Table:
     """What the online store should hold at `as_of`: each entity's latest row at or before it, within ttl."""
-    import duckdb
 
     times = table.column(TIMESTAMP_FIELD)
     recent = table.filter(
@@ -158,15 +158,12 @@ def online_rows(table: pa.Table, keys: tuple[str, ...], *, as_of: datetime, ttl:
             pc.less_equal(times, pa.scalar(as_of, TIMESTAMP)),
         )
     )
-    connection = duckdb.connect()
-    try:
+    with sql.connection() as connection:
         connection.register("recent_in", recent)
         result = connection.sql(
             f"""SELECT * FROM recent_in
                 QUALIFY row_number() OVER (PARTITION BY {", ".join(keys)} ORDER BY {TIMESTAMP_FIELD} DESC) = 1"""
         ).to_arrow_table()
-    finally:
-        connection.close()
     return result.cast(table.schema)
 
 

@@ -5,9 +5,9 @@ uses only what was known strictly before t.
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
+from riskloop_features import sql
 from riskloop_features.names import EVENT_KEY, PROMOTER_KEY, TIMESTAMP_FIELD, USER_KEY
 from riskloop_features.transactions import TIMESTAMP
 from riskloop_features.windows import MICROS_PER_UNIT
@@ -40,13 +40,10 @@ EVENT_HISTORY_SCHEMA = pa.schema(
 
 
 def _run(query: str, tables: dict[str, pa.Table], schema: pa.Schema) -> pa.Table:
-    connection = duckdb.connect()
-    try:
+    with sql.connection() as connection:
         for name, table in tables.items():
             connection.register(name, table)
         result = connection.sql(query).to_arrow_table()
-    finally:
-        connection.close()
     times = result.column("change_us").cast(pa.int64()).cast(TIMESTAMP)
     arrays = [times if f.name == TIMESTAMP_FIELD else result.column(f.name).cast(f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
+from riskloop_features import sql
 from riskloop_features.names import EVENT_KEY, FRAUD_MODEL_FEATURES, PROMOTER_KEY, TIMESTAMP_FIELD, USER_KEY
 from riskloop_features.transactions import TIMESTAMP
 
@@ -56,8 +56,7 @@ class EmptyTrainingSet(ValueError):
 
 def label_transactions(transactions: pa.Table, chargebacks: pa.Table, policy: LabelPolicy) -> pa.Table:
     """Entity rows (LABELLED_SCHEMA) for the transactions with a label at the cutoff, by time then id."""
-    connection = duckdb.connect()
-    try:
+    with sql.connection() as connection:
         columns = ["transaction_id", TIMESTAMP_FIELD, USER_KEY, EVENT_KEY, PROMOTER_KEY]
         connection.register("tx", transactions.select(columns))
         connection.register("cb", chargebacks.select(["transaction_id", "chargeback_timestamp"]))
@@ -77,8 +76,6 @@ def label_transactions(transactions: pa.Table, chargebacks: pa.Table, policy: La
             ORDER BY ts_us, t.transaction_id
             """
         ).to_arrow_table()
-    finally:
-        connection.close()
     arrays = [
         result.column(USER_KEY),
         result.column(EVENT_KEY),

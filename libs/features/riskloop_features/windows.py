@@ -17,11 +17,11 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskloop_features import sql
 from riskloop_features.names import EVENT_KEY, EVENT_REALTIME_VIEW, TIMESTAMP_FIELD, USER_KEY, USER_REALTIME_VIEW
 from riskloop_features.transactions import TIMESTAMP
 
@@ -254,10 +254,7 @@ def window_feature_changes(
             coded[f"d_{a.column}"] = pc.dictionary_encode(events.column(a.column).combine_chunks()).indices
         else:
             coded[a.column] = events.column(a.column).combine_chunks()
-    connection = duckdb.connect()
-    try:
-        if threads is not None:
-            connection.execute(f"SET threads TO {int(threads)}")
+    with sql.connection(threads=threads) as connection:
         connection.register("ev", pa.table(coded))
         codes, times = coded["k"].to_numpy(), coded["ts"].to_numpy()
         for a in spec.aggregates:
@@ -284,8 +281,6 @@ def window_feature_changes(
         features = ", ".join(f"({f.expression}) AS {f.name}" for f in spec.features)
         # A plain projection: DuckDB keeps the insertion order (entity, then time).
         result = connection.sql(f"SELECT k, t, {features} FROM running").to_arrow_table()
-    finally:
-        connection.close()
     times = result.column("t").cast(pa.int64()).cast(TIMESTAMP)
     keys = pc.take(entities.dictionary, result.column("k")).cast(pa.string())
     arrays = [keys, times] + [result.column(f.name).cast(f.arrow_type) for f in spec.features]
@@ -296,8 +291,7 @@ def latest_per_entity(changes: pa.Table, entity: str) -> pa.Table:
     """The last row of each entity of a `window_feature_changes` result (already sorted by entity, time)."""
     if changes.num_rows == 0:
         return changes
-    connection = duckdb.connect()
-    try:
+    with sql.connection() as connection:
         connection.register("changes_in", changes)
         return (
             connection.sql(
@@ -308,8 +302,6 @@ def latest_per_entity(changes: pa.Table, entity: str) -> pa.Table:
             .to_arrow_table()
             .cast(changes.schema)
         )
-    finally:
-        connection.close()
 
 
 def value_as_of(changes: pa.Table, entity: str, key: str, moment: datetime) -> dict[str, object] | None:
