@@ -8,14 +8,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from riskloop_testing.services import free_port, python_path_for_subprocess, stop_process_group
+from riskloop_testing.services import (
+    ServiceUnavailable,
+    free_port,
+    python_path_for_subprocess,
+    stop_process_group,
+    wait_for_http,
+)
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -35,26 +38,18 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def wait_ready(self, *, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerNotReady(f"bentoml exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.25)
-        raise ServerNotReady(f"{self.url} not ready within {timeout:.0f}s:\n{self.log_tail()}")
+        """Until /readyz answers 200 (a champion is loaded)."""
+        self._wait(f"{self.url}/readyz", timeout, lambda status: status == 200)
 
     def wait_listening(self, *, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerNotReady(f"bentoml exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{self.url}/livez", timeout=2)
-                return
-            time.sleep(0.25)
-        raise ServerNotReady(f"{self.url} did not listen within {timeout:.0f}s:\n{self.log_tail()}")
+        """Until the server answers at all, ready or not."""
+        self._wait(f"{self.url}/livez", timeout, lambda status: True)
+
+    def _wait(self, url: str, timeout: float, accept: Callable[[int], bool]) -> None:
+        try:
+            wait_for_http(url, process=self.process, log_path=self.log_path, timeout=timeout, accept=accept)
+        except ServiceUnavailable as exc:
+            raise ServerNotReady(str(exc)) from None
 
 
 def server_env(

@@ -129,16 +129,7 @@ def served_pricing_api(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"serve exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not ready within {READY_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
+        services.wait_for_http(f"{base_url}/readyz", process=process, log_path=log_path, timeout=READY_TIMEOUT)
         yield base_url
     finally:
         services.stop_process_group(process, grace_seconds=20)

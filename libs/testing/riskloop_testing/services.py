@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,40 @@ def stop_process_group(process: subprocess.Popen[bytes], *, grace_seconds: float
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def wait_for_http(
+    url: str,
+    *,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float,
+    accept: Callable[[int], bool] = lambda status: status == 200,
+) -> None:
+    """Poll `url` until its status is accepted (by default 200); fail early if `process` exits. The error
+    carries the tail of the server's log."""
+    import urllib.error
+    import urllib.request
+
+    def tail() -> str:
+        return log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            exited = f"{process.args!r} exited with {process.returncode}"
+            raise ServiceUnavailable(f"{exited} before {url} answered:\n{tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = None
+        if status is not None and accept(status):
+            return
+        time.sleep(0.25)
+    raise ServiceUnavailable(f"{url} did not answer as expected within {timeout:.0f}s:\n{tail()}")
 
 
 def free_port() -> int:
@@ -318,25 +352,6 @@ class MlflowServer:
     log_path: Path
 
 
-def _wait_for_health(url: str, *, timeout: float, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise ServiceUnavailable(f"mlflow server exited with {process.returncode} before it was healthy:\n{tail}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise ServiceUnavailable(f"mlflow server at {url} was not healthy within {timeout:.0f}s (log: {log_path})")
-
-
 @contextlib.contextmanager
 def mlflow_server(
     *, backend_store_uri: str, s3: S3Server, bucket: str | None = None, timeout: float = 180
@@ -379,7 +394,7 @@ def mlflow_server(
             start_new_session=True,  # its own process group: the server forks workers that must stop too
         )
     try:
-        _wait_for_health(url, timeout=timeout, process=process, log_path=log_path)
+        wait_for_http(f"{url}/health", process=process, log_path=log_path, timeout=timeout)
         yield MlflowServer(url=url, artifacts_bucket=bucket, backend_store_uri=backend_store_uri, log_path=log_path)
     finally:
         # Short: a graceful stop only waits for idle keep-alive connections of finished tests.
