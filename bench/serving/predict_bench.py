@@ -35,7 +35,7 @@ from rich.table import Table
 from riskloop_config.settings import FeastSettings, RedisSettings
 from riskloop_features import feature_definitions, feature_store
 from riskloop_fraud_api.testing_server import served, server_env
-from riskloop_scoring.layout import entity_key, field_name
+from riskloop_features.online_layout import entity_key, field_name
 from riskloop_scoring.online import DEFAULT_VIEW_JOIN_KEYS, RedisFeatureReader
 from riskloop_scoring.scorer import Scorer, prepare
 from riskloop_scoring.testing_models import local_mlflow, register_model, train_booster

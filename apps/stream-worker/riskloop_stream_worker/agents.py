@@ -1,30 +1,58 @@
-"""The worker's agent and timers: short loops over the intake and the pipeline."""
+"""The worker's services and timers on the faust app: short loops over the intake and the pipeline."""
 
 from __future__ import annotations
 
 import faust
-from faust.types import TP, AgentT
+from mode import Service
 
+from riskloop_config.settings import KafkaSettings
 from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.pipeline import FeaturePipeline
+from riskloop_streaming.batches import BatchReader
+
+
+class TransactionReading(Service):
+    """Feeds the intake whole batches of raw transactions (see riskloop_streaming.batches for why not a
+    faust agent), started and stopped with the app; the final commit happens on stop."""
+
+    def __init__(self, reader: BatchReader, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.reader = reader
+
+    async def on_start(self) -> None:
+        await self.reader.start()
+
+    @Service.task
+    async def _read(self) -> None:
+        while not self.should_stop:
+            await self.reader.read_once()
+
+    async def on_stop(self) -> None:
+        await self.reader.stop()
 
 
 def register_agents(
     app: faust.App,
     *,
-    topic: faust.TopicT,
+    kafka: KafkaSettings,
     intake: TransactionIntake,
     pipeline: FeaturePipeline,
     batch_size: int = 5_000,
     batch_seconds: float = 0.02,
     age_out_seconds: float = 1.0,
-) -> AgentT:
-    """Registers the intake agent, the arrival-driven refresh and the age-out timer; returns the agent."""
-
-    @app.agent(topic, name="raw-transactions")
-    async def transactions(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch_size, within=batch_seconds):
-            await intake.take([event.message for event in events])
+) -> TransactionReading:
+    """Registers the transaction reading, the arrival-driven refresh and the age-out timer."""
+    reader = BatchReader(
+        kafka,
+        kafka.raw_transactions_topic,
+        intake.take,
+        group_id=app.conf.id,
+        client_id=app.conf.id,
+        max_records=batch_size,
+        max_wait_seconds=batch_seconds,
+    )
+    reading = TransactionReading(reader)
+    app.service(reading)  # type: ignore[arg-type] - faust starts an instance as it is
 
     @app.task
     async def refresh_on_arrival() -> None:
@@ -34,6 +62,6 @@ def register_agents(
     @app.timer(interval=age_out_seconds)
     async def age_out() -> None:
         await pipeline.age_out(interval=age_out_seconds)
-        intake.record_lag(lambda topic, partition: app.consumer.highwater(TP(topic, partition)))
+        intake.record_lag(reader.highwater)
 
-    return transactions
+    return reading

@@ -1,4 +1,5 @@
-"""The faust app, built from the settings at process entry (no module-level app, no autodiscovery)."""
+"""The faust app, built from the settings at process entry (no module-level app, no autodiscovery). It runs
+the worker's services, tasks and timers; transactions come in through a BatchReader, not a faust agent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ APP_ID = "riskloop-stream-worker"
 
 
 def create_app(settings: RiskloopSettings, *, app_id: str = APP_ID) -> faust.App:
-    return faust.App(
+    app = faust.App(
         app_id,
         broker=faust_broker_url(settings.kafka),
         broker_client_id=app_id,
@@ -21,9 +22,8 @@ def create_app(settings: RiskloopSettings, *, app_id: str = APP_ID) -> faust.App
         web_enabled=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        # A killed worker's partitions move to its replacement within seconds, not faust's default minute.
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=2.0,
-        stream_buffer_maxsize=65_536,
-        broker_max_poll_records=10_000,
     )
+    # No agents and no tables: faust's own consumer and its conductor must not start (they refuse an empty
+    # subscription). faust names this mode after the producer it still starts.
+    app.producer_only = True
+    return app

@@ -14,14 +14,14 @@ from riskloop_streaming.metrics import StreamMetrics, lags
 
 
 class Message(Protocol):
-    """The fields of a faust (or aiokafka) message the intake reads; `timestamp` in seconds."""
+    """The fields of an aiokafka ConsumerRecord the intake reads; `timestamp` in milliseconds."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: float
+    timestamp: int
 
 
 class TransactionIntake:
@@ -40,6 +40,7 @@ class TransactionIntake:
         self._replayed_until = dict(replayed_until)
         self._next_offsets: dict[int, int] = {}
         self._topic: str | None = None
+        self.taken = 0  # messages handed over so far, whatever became of them
 
     async def take(self, messages: Sequence[Message]) -> Intake:
         records: list[dict[str, Any]] = []
@@ -67,16 +68,16 @@ class TransactionIntake:
                 replayed += 1
             else:
                 records.append(decoded)
-                stamps.append(message.timestamp)
+                stamps.append(message.timestamp / 1000)
+        self.taken += len(messages)
         if messages:
             self._topic = messages[0].topic
             self._metrics.count_events(self._topic, len(messages))
         self._pipeline.accept(records, stamps)
         return Intake(len(records), replayed, dead)
 
-    def record_lag(self, highwater: Callable[[str, int], int | None]) -> None:
+    def record_lag(self, highwater: Callable[[int], int | None]) -> None:
         """Publish, per partition taken so far, how far behind its high watermark the intake is."""
         if self._topic is None:
             return
-        topic = self._topic
-        self._metrics.record_lag(topic, lags((p, highwater(topic, p), n) for p, n in self._next_offsets.items()))
+        self._metrics.record_lag(self._topic, lags((p, highwater(p), n) for p, n in self._next_offsets.items()))

@@ -1,10 +1,11 @@
-"""The pipeline and the agent without a broker: refreshes, ageing out, write order, replay skipping."""
+"""The pipeline without a broker (refreshes, ageing out, write order), and its intake on the real broker
+(replay skipping)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -15,13 +16,17 @@ from riskloop_stream_worker.agents import register_agents
 from riskloop_stream_worker.app import create_app
 from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.pipeline import FeaturePipeline
-from riskloop_stream_worker.topics import raw_transactions_topic
 from riskloop_streaming.dead_letters import DeadLetterPublisher
-from riskloop_streaming.decoding import encode_transaction
 from riskloop_streaming.metrics import StreamMetrics
-from riskloop_streaming.testing import fresh_kafka_settings, sample_transaction
+from riskloop_streaming.testing import fresh_kafka_settings, produce_transactions, sample_transaction
+from riskloop_streaming.topics import ensure_topics
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+class KafkaBroker(Protocol):
+    @property
+    def bootstrap_servers(self) -> str: ...
 
 
 class MemoryStore:
@@ -114,8 +119,10 @@ def test_failed_writes_are_retried_in_order() -> None:
     pipeline.close()
 
 
-def test_the_agent_feeds_new_events_and_skips_those_the_replay_counted() -> None:
-    kafka = fresh_kafka_settings("127.0.0.1:9", partitions=1)  # test_context never connects
+def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(kafka_broker: KafkaBroker) -> None:
+    kafka = fresh_kafka_settings(kafka_broker.bootstrap_servers, partitions=1)
+    ensure_topics(kafka)
+    produce_transactions(kafka, [sample_transaction(i, at=T0, users=1) for i in range(5)])  # offsets 0..4
     settings = RiskloopSettings(
         environment="local",
         postgres={"host": "x"},
@@ -129,20 +136,22 @@ def test_the_agent_feeds_new_events_and_skips_those_the_replay_counted() -> None
     store, clock = MemoryStore(), Clock(T0 + timedelta(minutes=1))
     pipeline = user_pipeline(store, clock)
     app = create_app(settings, app_id="test-worker")
-    intake = TransactionIntake(
-        pipeline, dead_letters=DeadLetterPublisher(kafka), metrics=pipeline.metrics, replayed_until={0: 2}
-    )
-    agent = register_agents(app, topic=raw_transactions_topic(app, kafka), intake=intake, pipeline=pipeline)
+    dead_letters = DeadLetterPublisher(kafka)
+    # Offsets 0 and 1 were replayed into the state at start: the live reading must not count them again.
+    intake = TransactionIntake(pipeline, dead_letters=dead_letters, metrics=pipeline.metrics, replayed_until={0: 2})
+    reading = register_agents(app, kafka=kafka, intake=intake, pipeline=pipeline)
 
     async def scenario() -> None:
-        async with agent.test_context() as context:
-            for i in range(5):  # offsets 0..4; 0 and 1 were replayed
-                record = sample_transaction(i, at=T0, users=1)
-                await context.put(encode_transaction(record), key=b"u00000")
-            await asyncio.sleep(0.2)  # the micro-batch window
+        await reading.reader.start()
+        try:
+            while intake.taken < 5:
+                await reading.reader.read_once()
+        finally:
+            await reading.reader.stop()
+            await dead_letters.stop()
         await pipeline.refresh()
         await pipeline.drain()
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), 60))
     assert store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]["user_txn_count_1h"] == 3
     pipeline.close()

@@ -11,16 +11,16 @@ import pyarrow as pa
 
 from riskloop_config.settings import RiskloopSettings
 from riskloop_features.names import EVENT_REALTIME_VIEW, USER_REALTIME_VIEW
+from riskloop_features.online_writer import RedisOnlineWriter
 from riskloop_features.streaming import StreamingWindowAggregator
 from riskloop_features.windows import EVENT_REALTIME_WINDOWS, USER_REALTIME_WINDOWS
 from riskloop_stream_worker.agents import register_agents
 from riskloop_stream_worker.app import APP_ID, create_app
 from riskloop_stream_worker.catalog import load_catalog
 from riskloop_stream_worker.intake import TransactionIntake
-from riskloop_stream_worker.online import FeastOnlineWriter, OnlineWriter
+from riskloop_stream_worker.online import FeastOnlineWriter, OnlineWriter, RedisLayoutWriter
 from riskloop_stream_worker.pipeline import FeaturePipeline, utc_now
 from riskloop_stream_worker.recovery import rebuild_state, replay_since
-from riskloop_stream_worker.topics import raw_transactions_topic
 from riskloop_streaming.dead_letters import DeadLetterPublisher
 from riskloop_streaming.metrics import StreamMetrics
 from riskloop_streaming.replay import ReplayResult
@@ -42,7 +42,8 @@ class WorkerOptions:
     replay_timeout: float = 600.0
 
 
-def feast_writer(settings: RiskloopSettings) -> OnlineWriter:
+def online_writer(settings: RiskloopSettings) -> OnlineWriter:
+    """Redis gets the fast layout writer; any other online store goes through Feast."""
     from riskloop_features.store import feature_store
 
     store = feature_store(settings.feast, redis=settings.redis)
@@ -50,6 +51,10 @@ def feast_writer(settings: RiskloopSettings) -> OnlineWriter:
     missing = sorted({USER_REALTIME_VIEW, EVENT_REALTIME_VIEW} - names)
     if missing:
         raise MissingFeatureViews(f"feature views {missing} are not in the registry {settings.feast.registry}")
+    if settings.feast.online_store == "redis":
+        join_keys = {spec.view: spec.entity for spec in (USER_REALTIME_WINDOWS, EVENT_REALTIME_WINDOWS)}
+        writer = RedisOnlineWriter.from_settings(settings.redis, project=settings.feast.project)
+        return RedisLayoutWriter(writer, join_keys)
     return FeastOnlineWriter(store)
 
 
@@ -65,7 +70,7 @@ def build_pipeline(
         StreamingWindowAggregator(USER_REALTIME_WINDOWS),
         StreamingWindowAggregator(EVENT_REALTIME_WINDOWS, catalog=catalog),
     ]
-    return FeaturePipeline(aggregators, writer=writer or feast_writer(settings), metrics=metrics)
+    return FeaturePipeline(aggregators, writer=writer or online_writer(settings), metrics=metrics)
 
 
 def recover(settings: RiskloopSettings, pipeline: FeaturePipeline, options: WorkerOptions) -> ReplayResult:
@@ -90,7 +95,7 @@ def build_app(
     )
     register_agents(
         app,
-        topic=raw_transactions_topic(app, settings.kafka),
+        kafka=settings.kafka,
         intake=intake,
         pipeline=pipeline,
         batch_size=options.batch_size,

@@ -31,7 +31,7 @@ from riskloop_features.names import (
     USER_KEY,
     USER_REALTIME_VIEW,
 )
-from riskloop_scoring.layout import decode_value, entity_key, field_name
+from riskloop_features.online_layout import decode_value, entity_key, field_name
 
 # Join keys of each feature view, as in riskloop_features.definitions (kept here because importing those
 # definitions imports feast; `online_feast_test.py` fails if the two ever differ).
