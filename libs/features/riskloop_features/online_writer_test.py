@@ -12,10 +12,9 @@ import pyarrow as pa
 import pytest
 import redis
 
-from riskloop_config.settings import FeastSettings, RedisSettings
-from riskloop_features.definitions import feature_definitions
+from riskloop_config.settings import RedisSettings
 from riskloop_features.online_writer import RedisOnlineWriter
-from riskloop_features.store import feature_store
+from riskloop_features.testing_events import local_store
 from riskloop_features.windows import EVENT_REALTIME_WINDOWS, USER_REALTIME_WINDOWS, WindowSpec
 from riskloop_testing.services import RedisDatabase
 
@@ -39,18 +38,8 @@ def rows_for(spec: WindowSpec) -> pa.Table:
 
 @pytest.fixture
 def store(tmp_path: Path, redis_database: RedisDatabase) -> Any:
-    settings = FeastSettings(
-        project=PROJECT,
-        online_store="redis",
-        registry=str(tmp_path / "registry.db"),
-        offline_root=str(tmp_path / "offline"),
-        sqlite_path=tmp_path / "online.db",
-        repo_path=tmp_path,
-    )
     redis_settings = RedisSettings(host=redis_database.host, port=redis_database.port, db=redis_database.db)
-    store = feature_store(settings, redis=redis_settings)
-    store.apply(feature_definitions(settings.offline_root).objects())
-    return store
+    return local_store(tmp_path, redis=redis_settings, project=PROJECT)[0]
 
 
 def dump(client: redis.Redis) -> dict[bytes, dict[bytes, bytes]]:

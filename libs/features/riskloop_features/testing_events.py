@@ -16,7 +16,7 @@ from riskloop_features.transactions import CHARGEBACK_SCHEMA, EVENT_CATALOG_SCHE
 if TYPE_CHECKING:
     from feast import FeatureStore
 
-    from riskloop_config.settings import FeastSettings
+    from riskloop_config.settings import FeastSettings, RedisSettings
     from riskloop_features.windows import WindowSpec
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -157,20 +157,23 @@ def project_name() -> str:
     return f"t_{uuid.uuid4().hex[:10]}"
 
 
-def local_store(tmp_path: Path) -> tuple[FeatureStore, FeastSettings]:
-    """A Feast store on SQLite and files under tmp_path, its own project, every definition applied."""
+def local_store(
+    tmp_path: Path, *, redis: RedisSettings | None = None, project: str | None = None
+) -> tuple[FeatureStore, FeastSettings]:
+    """A Feast store with its registry and files under tmp_path and every definition applied, in its own
+    project (or `project`); online on SQLite, or on `redis` when given."""
     from riskloop_config.settings import FeastSettings
     from riskloop_features.definitions import feature_definitions
     from riskloop_features.store import feature_store
 
     settings = FeastSettings(
-        project=project_name(),
-        online_store="sqlite",
+        project=project or project_name(),
+        online_store="sqlite" if redis is None else "redis",
         registry=str(tmp_path / "registry.db"),
         sqlite_path=tmp_path / "online.db",
         offline_root=str(tmp_path / "offline"),
         repo_path=tmp_path,
     )
-    store = feature_store(settings)
+    store = feature_store(settings, redis=redis)
     store.apply(feature_definitions(settings.offline_root).objects())
     return store, settings

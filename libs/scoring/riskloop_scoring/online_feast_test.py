@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskloop_config.settings import FeastSettings, RedisSettings
-from riskloop_features import FRAUD_MODEL_FEATURES, entity_row, feature_definitions, feature_store
+from riskloop_config.settings import RedisSettings
+from riskloop_features import FRAUD_MODEL_FEATURES, entity_row, feature_definitions
+from riskloop_features.testing_events import local_store
 from riskloop_scoring.online import DEFAULT_VIEW_JOIN_KEYS, FeatureRef, RedisFeatureReader
 from riskloop_testing.services import RedisDatabase
 
@@ -27,17 +28,8 @@ def test_join_keys_match_the_feast_definitions(tmp_path: Path) -> None:
 def test_reader_returns_what_feast_returns_for_every_model_feature(
     tmp_path: Path, redis_database: RedisDatabase
 ) -> None:
-    settings = FeastSettings(
-        project="scoring_test",
-        online_store="redis",
-        registry=str(tmp_path / "registry.db"),
-        offline_root=str(tmp_path / "offline"),
-        sqlite_path=tmp_path / "online.db",  # unused with Redis, but its folder is created
-        repo_path=tmp_path,
-    )
     redis = RedisSettings(host=redis_database.host, port=redis_database.port, db=redis_database.db)
-    store = feature_store(settings, redis=redis)
-    store.apply(feature_definitions(settings.offline_root).objects())
+    store, settings = local_store(tmp_path, redis=redis, project="scoring_test")
 
     def write(view: str, rows: list[dict[str, object]]) -> None:
         store.write_to_online_store(view, pd.DataFrame([{**row, "event_timestamp": NOW} for row in rows]))
