@@ -298,6 +298,8 @@ def run_worker(args: argparse.Namespace, console: Console) -> tuple[Figures, Fig
                 f"produced in {produced:.2f}s ({args.events / produced:,.0f}/s), consumed by {consumed:.2f}s "
                 f"({args.events / consumed:,.0f}/s); {len(overload.latencies)} probes"
             )
+            if consumed < 1.1 * produced:
+                console.print("[yellow]the worker kept up with the producer: its capacity is at least this figure")
 
             steady_events = int(args.rate * args.rate_seconds)
             console.print(f"steady load: {args.rate:,.0f} purchases/s for {args.rate_seconds:.0f}s...")
