@@ -5,28 +5,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 
 from riskloop_config.settings import RiskloopSettings
 from riskloop_features.streaming import StreamingWindowAggregator
 from riskloop_features.windows import USER_REALTIME_WINDOWS
-from riskloop_stream_worker.agents import register_agents
 from riskloop_stream_worker.app import create_app
 from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.pipeline import FeaturePipeline
+from riskloop_stream_worker.services import register_services
 from riskloop_streaming.dead_letters import DeadLetterPublisher
 from riskloop_streaming.metrics import StreamMetrics
 from riskloop_streaming.testing import fresh_kafka_settings, produce_transactions, sample_transaction
 from riskloop_streaming.topics import ensure_topics
+from riskloop_testing.services import KafkaBroker
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
-
-
-class KafkaBroker(Protocol):
-    @property
-    def bootstrap_servers(self) -> str: ...
 
 
 class MemoryStore:
@@ -139,7 +135,7 @@ def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(kafka_br
     dead_letters = DeadLetterPublisher(kafka)
     # Offsets 0 and 1 were replayed into the state at start: the live reading must not count them again.
     intake = TransactionIntake(pipeline, dead_letters=dead_letters, metrics=pipeline.metrics, replayed_until={0: 2})
-    reading = register_agents(app, kafka=kafka, intake=intake, pipeline=pipeline)
+    reading = register_services(app, kafka=kafka, intake=intake, pipeline=pipeline)
 
     async def scenario() -> None:
         await reading.reader.start()

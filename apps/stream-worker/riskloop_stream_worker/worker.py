@@ -14,13 +14,13 @@ from riskloop_features.names import EVENT_REALTIME_VIEW, USER_REALTIME_VIEW
 from riskloop_features.online_writer import RedisOnlineWriter
 from riskloop_features.streaming import StreamingWindowAggregator
 from riskloop_features.windows import EVENT_REALTIME_WINDOWS, USER_REALTIME_WINDOWS
-from riskloop_stream_worker.agents import register_agents
 from riskloop_stream_worker.app import APP_ID, create_app
 from riskloop_stream_worker.catalog import load_catalog
 from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.online import FeastOnlineWriter, OnlineWriter, RedisLayoutWriter
 from riskloop_stream_worker.pipeline import FeaturePipeline, utc_now
 from riskloop_stream_worker.recovery import rebuild_state, replay_since
+from riskloop_stream_worker.services import register_services
 from riskloop_streaming.dead_letters import DeadLetterPublisher
 from riskloop_streaming.metrics import StreamMetrics
 from riskloop_streaming.replay import ReplayResult
@@ -93,7 +93,7 @@ def build_app(
         metrics=pipeline.metrics,
         replayed_until=replay.ends,
     )
-    register_agents(
+    register_services(
         app,
         kafka=settings.kafka,
         intake=intake,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -15,11 +14,7 @@ from riskloop_streaming.batches import BatchReader
 from riskloop_streaming.clients import client_kwargs
 from riskloop_streaming.testing import fresh_kafka_settings, produce_raw
 from riskloop_streaming.topics import ensure_topics
-
-
-class KafkaBroker(Protocol):
-    @property
-    def bootstrap_servers(self) -> str: ...
+from riskloop_testing.services import KafkaBroker
 
 
 async def committed(kafka: KafkaSettings, group: str, partitions: int) -> dict[int, int | None]:

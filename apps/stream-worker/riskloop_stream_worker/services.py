@@ -1,4 +1,4 @@
-"""The worker's services and timers on the faust app: short loops over the intake and the pipeline."""
+"""The worker's services, tasks and timers on the faust app: short loops over the intake and the pipeline."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class TransactionReading(Service):
         await self.reader.stop()
 
 
-def register_agents(
+def register_services(
     app: faust.App,
     *,
     kafka: KafkaSettings,
