@@ -51,3 +51,19 @@ def test_a_missing_broker_never_blocks_and_drops_are_counted() -> None:
     finally:
         publisher.close()
     assert publisher.stats.dropped >= 990 and sum(dropped) == publisher.stats.dropped
+
+
+def test_records_published_just_before_close_are_sent(kafka_broker: KafkaBroker) -> None:
+    # The producer thread takes the buffer every flush_seconds; close() must still send what was left in it.
+    kafka = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap_servers, predictions_topic="predictions.close")
+    publisher = PredictionPublisher(kafka, flush_seconds=60)
+    publisher.publish("warm", {"transaction_id": "warm"})
+    deadline = time.monotonic() + 30
+    while publisher.stats.sent == 0 and time.monotonic() < deadline:  # started, first take sent, now waiting
+        time.sleep(0.05)
+    for i in range(5):
+        publisher.publish(f"t{i}", {"transaction_id": f"t{i}"})
+    publisher.close(timeout=10)
+    got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, 6, timeout=30))
+    assert sorted(r["transaction_id"] for r in got) == sorted(["warm", *(f"t{i}" for i in range(5))])
+    assert publisher.stats.dropped == 0
