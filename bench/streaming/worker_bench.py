@@ -104,7 +104,7 @@ class Probes:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.sent = 0
+        self.sent_count = 0
 
     def send(self, user: str) -> None:
         record = sample_transaction(0, at=datetime.now(UTC)) | {
@@ -116,7 +116,7 @@ class Probes:
         self._producer.flush()
         with self._lock:
             self._sent[user] = sent
-            self.sent += 1
+            self.sent_count += 1
 
     def wait_visible(self, user: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
@@ -285,7 +285,7 @@ def run_worker(args: argparse.Namespace, console: Console) -> tuple[Figures, Fig
             overload.start()
             loader.join()
             produced = time.time() - started
-            consumed = wait_consumed(lambda: before + args.events + overload.sent) - started
+            consumed = wait_consumed(lambda: before + args.events + overload.sent_count) - started
             overload.stop()
             capacity = Figures(
                 "stream worker (1 core), draining a backlog (overload)",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from riskloop_streaming.testing import fresh_kafka_settings, produce_transactions, sample_transaction
+from riskloop_streaming.testing import fresh_kafka_settings, kafka_env, produce_transactions, sample_transaction
 from riskloop_testing.services import KafkaBroker, python_path_for_subprocess
 
 
@@ -21,13 +21,7 @@ def test_run_archives_to_a_local_folder_and_stops_cleanly_on_sigterm(kafka_broke
         **os.environ,
         "PYTHONPATH": python_path_for_subprocess(),
         "RISKLOOP_ENVIRONMENT": "local",
-        "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
-        "RISKLOOP_KAFKA__RAW_TRANSACTIONS_TOPIC": kafka.raw_transactions_topic,
-        "RISKLOOP_KAFKA__DEAD_LETTER_TOPIC": kafka.dead_letter_topic,
-        "RISKLOOP_KAFKA__LABELS_TOPIC": kafka.labels_topic,
-        "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": kafka.predictions_topic,
-        "RISKLOOP_KAFKA__PARTITIONS": "2",
+        **kafka_env(kafka),
         "RISKLOOP_S3__BACKEND": "local",
         "RISKLOOP_S3__LOCAL_ROOT": str(tmp_path),
     }

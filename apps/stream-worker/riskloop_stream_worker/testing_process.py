@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from riskloop_config.settings import FeastSettings, KafkaSettings, RedisSettings
+from riskloop_streaming.testing import kafka_env
 from riskloop_testing.services import python_path_for_subprocess
 
 
@@ -15,13 +16,7 @@ def worker_env(kafka: KafkaSettings, feast: FeastSettings, redis: RedisSettings,
         "PYTHONPATH": python_path_for_subprocess(),
         "RISKLOOP_ENVIRONMENT": "local",
         "RISKLOOP_DATA_DIR": str(root),
-        "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
-        "RISKLOOP_KAFKA__RAW_TRANSACTIONS_TOPIC": kafka.raw_transactions_topic,
-        "RISKLOOP_KAFKA__DEAD_LETTER_TOPIC": kafka.dead_letter_topic,
-        "RISKLOOP_KAFKA__LABELS_TOPIC": kafka.labels_topic,
-        "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": kafka.predictions_topic,
-        "RISKLOOP_KAFKA__PARTITIONS": str(kafka.partitions),
+        **kafka_env(kafka),
         "RISKLOOP_REDIS__HOST": redis.host,
         "RISKLOOP_REDIS__PORT": str(redis.port),
         "RISKLOOP_REDIS__DB": str(redis.db),

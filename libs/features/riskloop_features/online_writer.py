@@ -68,6 +68,3 @@ class RedisOnlineWriter:
                         arguments += (field, column_values[i])
                     pipe.execute_command("HSET", keys[i], *arguments)
                 pipe.execute()
-
-    def close(self) -> None:
-        self._client.close()

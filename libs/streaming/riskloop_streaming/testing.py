@@ -31,6 +31,19 @@ def fresh_kafka_settings(bootstrap_servers: str, *, partitions: int = 3) -> Kafk
     )
 
 
+def kafka_env(kafka: KafkaSettings) -> dict[str, str]:
+    """`kafka` as the RISKLOOP_KAFKA__* variables of a stream app started as a subprocess."""
+    return {
+        "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
+        "RISKLOOP_KAFKA__RAW_TRANSACTIONS_TOPIC": kafka.raw_transactions_topic,
+        "RISKLOOP_KAFKA__DEAD_LETTER_TOPIC": kafka.dead_letter_topic,
+        "RISKLOOP_KAFKA__LABELS_TOPIC": kafka.labels_topic,
+        "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": kafka.predictions_topic,
+        "RISKLOOP_KAFKA__PARTITIONS": str(kafka.partitions),
+    }
+
+
 def sample_transaction(
     i: int, *, at: datetime | None = None, users: int = 50, events: int = 7, amount: float | None = None
 ) -> dict[str, Any]:
