@@ -64,10 +64,18 @@ class Figures:
     seconds: float
     p50_ms: float
     p99_ms: float
+    busy: float | None = None  # share of its core the worker used meanwhile
+
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -280,7 +288,7 @@ def run_worker(args: argparse.Namespace, console: Console) -> tuple[Figures, Fig
             topic = kafka.raw_transactions_topic
             loader = LoadProcess(kafka.bootstrap_servers, topic, args.events, args.users, None, 7)
             before = events_consumed(metrics_port)
-            started = time.time()
+            started, cpu_before = time.time(), cpu_seconds(worker.pid)
             loader.go()
             overload.start()
             loader.join()
@@ -293,6 +301,7 @@ def run_worker(args: argparse.Namespace, console: Console) -> tuple[Figures, Fig
                 consumed,
                 1000 * percentile(overload.latencies, 0.5),
                 1000 * percentile(overload.latencies, 0.99),
+                (cpu_seconds(worker.pid) - cpu_before) / consumed,
             )
             console.print(
                 f"produced in {produced:.2f}s ({args.events / produced:,.0f}/s), consumed by {consumed:.2f}s "
@@ -307,17 +316,19 @@ def run_worker(args: argparse.Namespace, console: Console) -> tuple[Figures, Fig
             loader = LoadProcess(
                 kafka.bootstrap_servers, kafka.raw_transactions_topic, steady_events, args.users, args.rate, 8
             )
-            started = time.time()
+            started, cpu_before = time.time(), cpu_seconds(worker.pid)
             loader.go()
             steady.start()
             loader.join()
             steady.stop()
+            elapsed = time.time() - started
             loaded = Figures(
                 f"stream worker, steady {args.rate:,.0f} purchases/s",
                 steady_events,
-                time.time() - started,
+                elapsed,
                 1000 * percentile(steady.latencies, 0.5),
                 1000 * percentile(steady.latencies, 0.99),
+                (cpu_seconds(worker.pid) - cpu_before) / elapsed,
             )
 
             idle = Probes(kafka, store, args.probe_interval, prefix="idle")
@@ -392,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(width=160)
     capacity, loaded, quiet, baseline = run_worker(args, console)
     table = Table(title="stream worker vs naive per-event online writes (same run)")
-    for column in ("path", "events", "seconds", "events/s", "freshness p50 ms", "freshness p99 ms"):
+    for column in ("path", "events", "seconds", "events/s", "freshness p50 ms", "freshness p99 ms", "worker core"):
         table.add_column(column, justify="right" if column != "path" else "left")
     for figures in (capacity, loaded):
         table.add_row(
@@ -402,8 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{figures.events_per_second:,.0f}",
             f"{figures.p50_ms:.0f}",
             f"{figures.p99_ms:.0f}",
+            "" if figures.busy is None else f"{figures.busy:.0%} busy",
         )
-    table.add_row(quiet.label, f"{quiet.events:,}", "", "", f"{quiet.p50_ms:.0f}", f"{quiet.p99_ms:.0f}")
+    table.add_row(quiet.label, f"{quiet.events:,}", "", "", f"{quiet.p50_ms:.0f}", f"{quiet.p99_ms:.0f}", "")
     table.add_row(
         baseline.label + " (write latency)",
         f"{baseline.events:,}",
@@ -411,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{baseline.events_per_second:,.0f}",
         f"{baseline.p50_ms:.1f}",
         f"{baseline.p99_ms:.1f}",
+        "",
     )
     console.print(table)
     console.print(

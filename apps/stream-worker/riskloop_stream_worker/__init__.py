@@ -1,1 +1,1 @@
-"""Stream worker: exact sliding-window features from Kafka into the online store."""
+"""Stream worker: tiled sliding-window features from Kafka into the online store."""

@@ -1,4 +1,4 @@
-"""riskloop-stream-worker: stream worker: exact sliding-window features from Kafka into the online store."""
+"""riskloop-stream-worker: stream worker: tiled sliding-window features from Kafka into the online store."""
 
 from __future__ import annotations
 
@@ -17,20 +17,33 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     defaults = WorkerOptions()
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="messages per micro-batch at most")
     parser.add_argument("--batch-seconds", type=float, default=defaults.batch_seconds, help="longest wait to fill one")
+    parser.add_argument(
+        "--aging-rows",
+        type=_at_least_one,
+        default=defaults.aging_rows,
+        help="values that only aged, written per view and refresh at most (the rest follow)",
+    )
     parser.add_argument("--metrics-port", type=int, default=9109, help="Prometheus /metrics port; 0 disables")
     parser.add_argument("--log-level", default="INFO")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _run(settings: RiskloopSettings, args: argparse.Namespace) -> int:
     import faust
 
     configure_json_logging(app=APP, level=args.log_level)
-    options = WorkerOptions(batch_size=args.batch_size, batch_seconds=args.batch_seconds)
+    options = WorkerOptions(batch_size=args.batch_size, batch_seconds=args.batch_seconds, aging_rows=args.aging_rows)
     ensure_topics(settings.kafka)
     metrics = StreamMetrics.create(APP)
     if args.metrics_port:
         start_metrics_server(args.metrics_port, registry=metrics.registry)
-    pipeline = build_pipeline(settings, metrics=metrics)
+    pipeline = build_pipeline(settings, metrics=metrics, options=options)
     # The state is rebuilt before the app starts, so no write ever comes from a partial state.
     replay = recover(settings, pipeline, options)
     app = build_app(settings, pipeline, replay, options)

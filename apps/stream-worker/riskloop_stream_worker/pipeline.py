@@ -1,8 +1,10 @@
 """The worker's state and its way to the online store.
 
 Micro-batches of decoded purchases are handed to `accept` on the event loop. A refresh (on new data, and
-every second from a timer so values fall as events age out) asks each `StreamingWindowAggregator` for the
-entities whose values changed as of now, then writes them to the online store. Both steps run off the
+every second from a timer so values fall as tiles age out) asks each `StreamingWindowAggregator` for the
+entities whose values changed as of now, then writes them to the online store. Entities whose value only
+aged (a tile left its window, up to every user at once) are written at most `aging_rows` per view and
+refresh, so a burst of them never holds back new purchases. Both steps run off the
 event loop, each on its own single thread: the aggregators are only ever touched from the compute thread,
 and writes keep their order on the write thread. Each view is written as soon as it is computed, and a
 refresh computes while the previous one's writes are in flight (pipelined), never more than one ahead.
@@ -42,12 +44,14 @@ class FeaturePipeline:
         metrics: StreamMetrics,
         clock: Callable[[], datetime] = utc_now,
         write_retry_seconds: float = 0.5,
+        aging_rows: int | None = 10_000,
     ) -> None:
         self.aggregators = tuple(aggregators)
         self.metrics = metrics
         self._writer = writer
         self._clock = clock
         self._write_retry_seconds = write_retry_seconds
+        self._aging_rows = aging_rows
         self._compute = ThreadPoolExecutor(1, thread_name_prefix="features-compute")
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="features-write")
         self._pending: list[dict[str, Any]] = []
@@ -111,7 +115,9 @@ class FeaturePipeline:
             self._add(transactions_table(records))
         batches, writes = [], []
         for aggregator in self.aggregators:
-            batch = FeatureRows(aggregator.spec.view, aggregator.features_as_of(now), now)
+            rows = aggregator.features_as_of(now, aging_limit=self._aging_rows)
+            self.metrics.aging_backlog.labels(self.metrics.app, aggregator.spec.view).set(aggregator.aging_backlog)
+            batch = FeatureRows(aggregator.spec.view, rows, now)
             batches.append(batch)
             # Each view is written as soon as it is computed: the user view need not wait for the event view.
             if batch.rows.num_rows:
@@ -149,7 +155,7 @@ class FeaturePipeline:
                 await write
 
     async def age_out(self, *, interval: float) -> None:
-        """The timer's refresh: values fall as events age out even with no new event. Skipped when a refresh
+        """The timer's refresh: values fall as tiles age out even with no new event. Skipped when a refresh
         on arrival ran within `interval` (it already moved every value to its moment)."""
         if time.monotonic() - self._refreshed_at >= interval:
             await self.refresh()

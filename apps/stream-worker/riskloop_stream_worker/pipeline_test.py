@@ -50,13 +50,14 @@ class Clock:
         return self.now
 
 
-def user_pipeline(store: MemoryStore, clock: Clock) -> FeaturePipeline:
+def user_pipeline(store: MemoryStore, clock: Clock, *, aging_rows: int | None = None) -> FeaturePipeline:
     return FeaturePipeline(
         [StreamingWindowAggregator(USER_REALTIME_WINDOWS)],
         writer=store,
         metrics=StreamMetrics.create("test-worker"),
         clock=clock,
         write_retry_seconds=0.01,
+        aging_rows=aging_rows,
     )
 
 
@@ -78,6 +79,27 @@ def test_values_fall_as_events_age_out_without_new_events() -> None:
     asyncio.run(scenario())
     row = store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]
     assert row["user_txn_count_1h"] == 0 and row["user_avg_amount_24h"] is not None
+    pipeline.close()
+
+
+def test_aged_values_are_written_a_few_per_refresh_and_the_backlog_is_reported() -> None:
+    store, clock = MemoryStore(), Clock(T0 + timedelta(minutes=1))
+    pipeline = user_pipeline(store, clock, aging_rows=2)
+    labels = {"app": "test-worker", "view": USER_REALTIME_WINDOWS.view}
+    counts: list[int] = []
+
+    async def scenario() -> None:
+        pipeline.accept([sample_transaction(i, at=T0, users=5) for i in range(5)])
+        await pipeline.refresh()
+        clock.now = T0 + timedelta(hours=1, minutes=1)  # every user's 1 h tile has left
+        for _ in range(3):
+            await pipeline.refresh()
+            await pipeline.drain()
+            counts.append(sum(row["user_txn_count_1h"] == 0 for row in store.rows.values()))
+            counts.append(int(pipeline.metrics.registry.get_sample_value("riskloop_stream_aging_backlog", labels)))
+
+    asyncio.run(scenario())
+    assert counts == [2, 3, 4, 1, 5, 0]  # aged values written, then what is still waiting, per refresh
     pipeline.close()
 
 

@@ -58,7 +58,7 @@ def register_services(
     async def refresh_on_arrival() -> None:
         await pipeline.follow_arrivals()
 
-    # Values also change when events age out, with no new event: refresh every second regardless.
+    # Values also change when tiles age out, with no new event: refresh every second regardless.
     @app.timer(interval=age_out_seconds)
     async def age_out() -> None:
         await pipeline.age_out(interval=age_out_seconds)

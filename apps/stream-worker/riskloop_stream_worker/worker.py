@@ -40,6 +40,8 @@ class WorkerOptions:
     batch_seconds: float = 0.02
     age_out_seconds: float = 1.0
     replay_timeout: float = 600.0
+    # Rows per view and refresh for values that only aged (~0.13 s of Redis writes): bursts are spread out.
+    aging_rows: int = 10_000
 
 
 def online_writer(settings: RiskloopSettings) -> OnlineWriter:
@@ -64,13 +66,16 @@ def build_pipeline(
     metrics: StreamMetrics,
     writer: OnlineWriter | None = None,
     catalog: pa.Table | None = None,
+    options: WorkerOptions | None = None,
 ) -> FeaturePipeline:
     catalog = load_catalog(settings.s3) if catalog is None else catalog
     aggregators = [
         StreamingWindowAggregator(USER_REALTIME_WINDOWS),
         StreamingWindowAggregator(EVENT_REALTIME_WINDOWS, catalog=catalog),
     ]
-    return FeaturePipeline(aggregators, writer=writer or online_writer(settings), metrics=metrics)
+    writer = writer or online_writer(settings)
+    aging_rows = (options or WorkerOptions()).aging_rows
+    return FeaturePipeline(aggregators, writer=writer, metrics=metrics, aging_rows=aging_rows)
 
 
 def recover(settings: RiskloopSettings, pipeline: FeaturePipeline, options: WorkerOptions) -> ReplayResult:

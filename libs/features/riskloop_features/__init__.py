@@ -1,4 +1,4 @@
-"""Riskloop's features: Feast definitions, the exact sliding-window maths shared by the batch job and the
+"""Riskloop's features: Feast definitions, the tiled sliding-window maths shared by the batch job and the
 stream aggregator, the batch job, and point-in-time training data.
 
 Import from here only. The names that need Feast (definitions, store config, the batch job, training data)

@@ -166,7 +166,8 @@ def feature_definitions(offline_root: str, *, s3_endpoint_override: str | None =
         ],
         source=event_realtime_push_source,
         online=True,
-        description="Exact sliding windows over an event's purchases; values change on arrival and expiry.",
+        description="Sliding windows over an event's purchases in tiles of 1/60 of the window (5 s for 5 min): "
+        "[t-w, t) plus the rest of its oldest tile. Values change on arrival and when a tile leaves.",
         owner=OWNER,
         tags={**_TAGS, "freshness": "realtime"},
     )
@@ -241,7 +242,8 @@ def feature_definitions(offline_root: str, *, s3_endpoint_override: str | None =
         ],
         source=user_realtime_push_source,
         online=True,
-        description="Exact sliding windows over a user's purchases; values change on arrival and expiry.",
+        description="Sliding windows over a user's purchases in tiles of 1/60 of the window (1 min for 1 h, 24 min "
+        "for 24 h): [t-w, t) plus the rest of its oldest tile. Values change on arrival and when a tile leaves.",
         owner=OWNER,
         tags={**_TAGS, "freshness": "realtime"},
     )

@@ -50,13 +50,39 @@ def test_count_falls_as_events_age_out_without_new_events() -> None:
     assert [(r["user_id"], r["user_txn_count_1h"]) for r in later] == [("u1", 0), ("u2", 0)]
 
 
-def test_buffer_forgets_events_that_can_no_longer_change_a_value() -> None:
+def test_tiles_are_forgotten_when_they_leave_their_window() -> None:
     aggregator = StreamingWindowAggregator(USER_REALTIME_WINDOWS)
-    aggregator.add(transactions_table([Purchase("a", T0, "u1", "e1")]))
+    aggregator.add(transactions_table([Purchase(f"t{i}", T0 + timedelta(seconds=i), "u1", "e1") for i in range(50)]))
+    aggregator.features_as_of(T0 + timedelta(minutes=1))
+    assert aggregator.stats().tiles == 3  # 50 events, one tile each for the 1 h sums, distinct events, 24 h sums
     aggregator.features_as_of(T0 + timedelta(hours=2))
-    assert aggregator.stats().buffered_events == 1
-    aggregator.features_as_of(T0 + timedelta(days=1, seconds=1))
-    assert aggregator.stats().buffered_events == 0
+    assert aggregator.stats().tiles == 1
+    aggregator.features_as_of(T0 + timedelta(days=1, minutes=24))
+    assert aggregator.stats().tiles == 0
+
+
+def test_aging_values_are_spread_over_calls_but_new_purchases_never_wait() -> None:
+    purchases = [Purchase(f"t{i}", T0, f"u{i}", "e1") for i in range(5)]
+    aggregator = StreamingWindowAggregator(USER_REALTIME_WINDOWS)
+    aggregator.add(transactions_table(purchases))
+    assert aggregator.features_as_of(T0 + timedelta(minutes=1), aging_limit=2).num_rows == 5  # new: all of them
+    aged_at = T0 + timedelta(hours=1, minutes=1)  # the 1 h tile of T0 has left
+    first = aggregator.features_as_of(aged_at, aging_limit=2).to_pylist()
+    assert len(first) == 2 and aggregator.aging_backlog == 3
+    aggregator.add(transactions_table([Purchase("new", aged_at, "u4", "e1")]))
+    later = aged_at + timedelta(seconds=1)
+    second = {r["user_id"]: r for r in aggregator.features_as_of(later, aging_limit=2).to_pylist()}
+    assert second["u4"]["user_txn_count_1h"] == 1  # its new purchase, not held back (and not aged any more)
+    assert len(second) == 3 and aggregator.aging_backlog == 0
+    everything = transactions_table([*purchases, Purchase("new", aged_at, "u4", "e1")])
+    batch = window_feature_changes(everything, USER_REALTIME_WINDOWS)
+    for row in first + list(second.values()):
+        expected = value_as_of(batch, "user_id", row["user_id"], later)
+        assert {k: row[k] for k in expected if k != "event_timestamp"} == {
+            k: v for k, v in expected.items() if k != "event_timestamp"
+        }
+    with pytest.raises(ValueError, match="aging_limit"):
+        aggregator.features_as_of(later, aging_limit=0)
 
 
 def test_inventory_survives_pruning_of_old_sales() -> None:

@@ -140,13 +140,19 @@ def stream_states(
 
 
 def query_times(purchases: list[Purchase]) -> list[datetime]:
-    start, end = purchases[0].at, purchases[-1].at + timedelta(days=1, minutes=1)
+    from riskloop_features.windows import EVENT_REALTIME_WINDOWS, USER_REALTIME_WINDOWS, to_micros
+
+    start, end = purchases[0].at, purchases[-1].at + timedelta(days=1, minutes=30)
     step = (end - start) / 40
     moments = {start + step * i for i in range(41)}
-    # Exactly on arrivals and on expiries too: the edges of the window.
+    # Exactly on arrivals and on tile exits too (and a microsecond before): the edges of the windows.
     moments |= {p.at + timedelta(microseconds=1) for p in purchases[::3]}
-    moments |= {p.at + timedelta(minutes=5, microseconds=1) for p in purchases[::11]}
-    moments |= {p.at + timedelta(hours=1, microseconds=1) for p in purchases[::11]}
+    bounded = [a for spec in (USER_REALTIME_WINDOWS, EVENT_REALTIME_WINDOWS) for a in spec.aggregates if a.window]
+    for p in purchases[::11]:
+        for aggregate in bounded:
+            exit_us = int(aggregate.exit_us(to_micros(p.at)))
+            exit_at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=exit_us)
+            moments |= {exit_at - timedelta(microseconds=1), exit_at}
     return sorted(moments)
 
 

@@ -1,14 +1,20 @@
-"""Exact sliding-window features as of event time: the one implementation of the window maths.
+"""Tiled sliding-window features as of event time: the definition of every window value.
 
-A window value "as of t" aggregates the events with `t - window <= ts < t`: strictly before t, so the
-purchase being scored never sees itself. A value changes when an event arrives (effective at ts + 1 µs)
-and when it ages out (effective at ts + window + 1 µs). `window_feature_changes` emits one row per entity
-at every such change point, so "the latest row with timestamp <= t" (Feast's point-in-time join, or the
-online store's latest value) is the exact window value at any t.
+A window of length w is cut into tiles of w / 60 (1 min for 1 h, 24 min for 24 h, 5 s for 5 min). An
+event at ts enters the values at ts + 1 µs (strictly after itself: the purchase being scored never sees
+itself) and leaves when its whole tile has aged out, at tile_end(ts) + w (`WindowAggregate.exit_us`). So
+a value as of t covers the events with ts < t in the tiles that end after t - w: between w and w + w/60
+of history, the oldest tile counted whole.
 
-The batch job and the stream aggregator both call `window_feature_changes`; nothing else computes a
-window. Sums of money are carried as integer micro-units so that values do not depend on the order or
-the history the deltas were summed over (stream and batch agree to the bit).
+Why tiles rather than each event leaving at ts + w: the stream then keeps one partial aggregate per
+entity and tile instead of every event of the last 24 hours (864M at 10k events/s), and an expiry is a
+whole tile leaving at once (see streaming.py). Batch and stream share this definition and `window_values`
+(the features from aggregate values), so they agree to the bit.
+
+`window_feature_changes` emits one row per entity at every change point, so "the latest row with
+timestamp <= t" (Feast's point-in-time join, or the online store's latest value) is the window value at
+any t. Sums of money are carried as integer micro-units so that values do not depend on the order or
+the history the deltas were summed over.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from riskloop_features.names import EVENT_KEY, EVENT_REALTIME_VIEW, TIMESTAMP_FI
 from riskloop_features.transactions import TIMESTAMP
 
 MICROS_PER_UNIT = 1_000_000
+# A window's tile is this fraction of it: the precision of its start, and what the stream keeps per entity.
+TILES_PER_WINDOW = 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -49,6 +57,25 @@ class WindowAggregate:
     @property
     def window_us(self) -> int | None:
         return None if self.window is None else _micros(self.window)
+
+    @property
+    def tile_us(self) -> int | None:
+        return None if self.window is None else _micros(self.window) // TILES_PER_WINDOW
+
+    def exit_us(self, ts: np.ndarray) -> np.ndarray:
+        """When events at `ts` (µs) leave this window: the end of their tile plus the window."""
+        tile, window = self._bounds()
+        return (ts // tile + 1) * tile + window
+
+    def exit_sql(self, ts: str) -> str:
+        """`exit_us` as a DuckDB expression over a BIGINT microsecond column."""
+        tile, window = self._bounds()
+        return f"(({ts} // {tile} + 1) * {tile} + {window})"
+
+    def _bounds(self) -> tuple[int, int]:
+        if self.window_us is None or self.tile_us is None:
+            raise InvalidWindowInput(f"{self.name}: an unbounded aggregate never leaves its window")
+        return self.tile_us, self.window_us
 
 
 @dataclass(frozen=True)
@@ -77,12 +104,8 @@ class WindowSpec:
 
     @property
     def retention(self) -> timedelta:
-        """How long an event can still change a value after it happened (the longest bounded window)."""
-        return max(a.window for a in self.aggregates if a.window is not None)
-
-    @property
-    def retention_us(self) -> int:
-        return _micros(self.retention)
+        """How long an event can still change a value after it happened: the longest window and its tile."""
+        return max(a.window + a.window / TILES_PER_WINDOW for a in self.aggregates if a.window is not None)
 
     @property
     def has_unbounded(self) -> bool:
@@ -153,7 +176,8 @@ def to_micros(moment: datetime) -> int:
     return _micros(moment - _EPOCH)
 
 
-def _value(aggregate: WindowAggregate) -> str:
+def aggregate_value_sql(aggregate: WindowAggregate) -> str:
+    """What one event adds to a count or sum (DuckDB expression): integers, so sums are exact."""
     if aggregate.kind is Aggregation.COUNT:
         return "1"
     if aggregate.scale == 1:
@@ -170,10 +194,12 @@ def _deltas_sql(spec: WindowSpec) -> str:
         columns = ", ".join(f"{values.get(n, '0')}::BIGINT AS {n}" for n in names)
         return f"SELECT k, {time} AS t, {columns} FROM {source}"
 
-    parts = [row({a.name: _value(a) for a in plain}, "ev", "ts + 1")]
-    for window_us in sorted({a.window_us for a in plain if a.window_us is not None}):
-        expiring = {a.name: f"-{_value(a)}" for a in plain if a.window_us == window_us}
-        parts.append(row(expiring, "ev", f"ts + {window_us + 1}"))
+    parts = [row({a.name: aggregate_value_sql(a) for a in plain}, "ev", "ts + 1")]
+    bounded = [a for a in plain if a.window is not None]
+    for window_us in sorted({a.window_us for a in bounded}):
+        leaving = [a for a in bounded if a.window_us == window_us]
+        expiring = {a.name: f"-{aggregate_value_sql(a)}" for a in leaving}
+        parts.append(row(expiring, "ev", leaving[0].exit_sql("ts")))
     for a in spec.aggregates:
         if a.kind is Aggregation.COUNT_DISTINCT:
             parts.append(row({a.name: "flip"}, f"flips_{a.name}", "t"))
@@ -198,21 +224,21 @@ def _segment_starts(*keys: np.ndarray) -> np.ndarray:
 
 def _distinct_flips(k: np.ndarray, values: np.ndarray, ts: np.ndarray, aggregate: WindowAggregate) -> pa.Table:
     """(k, t, flip): +1 when a value enters an entity's window (its own event count goes 0 -> 1), -1 when it
-    leaves (1 -> 0). A value is present over the union of [ts + 1, ts + w + 1) of its events: sorted by
-    time, a new stretch starts where an event comes more than w after the previous one."""
+    leaves (1 -> 0). A value is present over the union of [ts + 1, exit(ts)) of its events: sorted by
+    time, a new stretch starts where an event enters after the previous one left."""
     if aggregate.window_us is None:
         raise InvalidWindowInput(f"{aggregate.name}: a distinct count needs a bounded window")
-    window_us = aggregate.window_us
     order = np.lexsort((ts, values, k))
     k, values, ts = k[order], values[order], ts[order]
+    exits = aggregate.exit_us(ts)
     starts = _segment_starts(k, values)
-    starts[1:] |= ts[1:] > ts[:-1] + window_us
+    starts[1:] |= ts[1:] + 1 > exits[:-1]
     ends = np.ones(len(ts), dtype=bool)
     ends[:-1] = starts[1:]
     return pa.table(
         {
             "k": np.concatenate([k[starts], k[ends]]),
-            "t": np.concatenate([ts[starts] + 1, ts[ends] + (window_us + 1)]),
+            "t": np.concatenate([ts[starts] + 1, exits[ends]]),
             "flip": np.concatenate([np.ones(starts.sum(), np.int64), -np.ones(ends.sum(), np.int64)]),
         }
     )
@@ -269,21 +295,43 @@ def window_feature_changes(
 
         k = net.column("k").to_numpy()
         starts = _segment_starts(k)
-        running = {"k": net.column("k"), "t": net.column("t")}
-        for a in spec.aggregates:
-            running[a.name] = pa.array(_segmented_cumsum(net.column(a.name).to_numpy(), starts))
-        if spec.uses_catalog:
-            assert catalog is not None
-            positions = pc.index_in(entities.dictionary, value_set=catalog.column(EVENT_KEY).combine_chunks())
-            capacity = pc.take(catalog.column("capacity").combine_chunks(), positions)
-            running["capacity"] = pc.take(capacity, net.column("k"))
-        connection.register("running", pa.table(running))
-        features = ", ".join(f"({f.expression}) AS {f.name}" for f in spec.features)
-        # A plain projection: DuckDB keeps the insertion order (entity, then time).
-        result = connection.sql(f"SELECT k, t, {features} FROM running").to_arrow_table()
-    times = result.column("t").cast(pa.int64()).cast(TIMESTAMP)
-    keys = pc.take(entities.dictionary, result.column("k")).cast(pa.string())
-    arrays = [keys, times] + [result.column(f.name).cast(f.arrow_type) for f in spec.features]
+        running = {a.name: _segmented_cumsum(net.column(a.name).to_numpy(), starts) for a in spec.aggregates}
+    capacity = None
+    if spec.uses_catalog:
+        assert catalog is not None
+        capacity = pc.take(catalog_capacity(entities.dictionary, catalog), net.column("k"))
+    keys = pc.take(entities.dictionary, net.column("k"))
+    return window_values(keys, net.column("t").to_numpy(), running, spec, capacity=capacity)
+
+
+def catalog_capacity(event_ids: pa.Array, catalog: pa.Table) -> pa.Array:
+    """The capacity of each event id from the catalog (null for an event it does not list)."""
+    positions = pc.index_in(event_ids, value_set=catalog.column(EVENT_KEY).combine_chunks())
+    return pc.take(catalog.column("capacity").combine_chunks(), positions)
+
+
+def window_values(
+    keys: pa.Array,
+    change_us: np.ndarray,
+    aggregates: dict[str, np.ndarray],
+    spec: WindowSpec,
+    *,
+    capacity: pa.Array | None = None,
+) -> pa.Table:
+    """`spec.output_schema` rows from aggregate values: the features' expressions, in one place for batch
+    and stream. Row i is entity `keys[i]` with aggregates[name][i], as of change time `change_us[i]` (µs)."""
+    columns: dict[str, object] = {a.name: aggregates[a.name] for a in spec.aggregates}
+    if spec.uses_catalog:
+        if capacity is None:
+            raise InvalidWindowInput(f"{spec.view}: needs the event catalog (capacity)")
+        columns["capacity"] = capacity
+    features = ", ".join(f"({f.expression}) AS {f.name}" for f in spec.features)
+    with sql.connection() as connection:
+        connection.register("running", pa.table(columns))
+        # A plain projection: DuckDB keeps the insertion order.
+        result = connection.sql(f"SELECT {features} FROM running").to_arrow_table()
+    times = pa.array(change_us, pa.int64()).cast(TIMESTAMP)
+    arrays = [keys.cast(pa.string()), times] + [result.column(f.name).cast(f.arrow_type) for f in spec.features]
     return pa.Table.from_arrays(arrays, schema=spec.output_schema)
 
 

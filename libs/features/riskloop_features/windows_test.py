@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -27,10 +27,23 @@ US = timedelta(microseconds=1)
 CAPACITIES = {"e1": 500, "e2": 80, "e3": 1000}
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
+
+
+def tile_end(at: datetime, window: timedelta) -> datetime:
+    tile = window / 60
+    return EPOCH + ((at - EPOCH) // tile + 1) * tile
+
+
+def inside(p: Purchase, t: datetime, window: timedelta) -> bool:
+    """The definition, directly: before t, in a tile (window / 60 long) that ends after t - window."""
+    return p.at < t and tile_end(p.at, window) > t - window
+
+
 def brute_force_user(purchases: list[Purchase], user: str, t: datetime) -> dict[str, object]:
-    """The definition, directly: events of the user with t - w <= ts < t."""
-    hour = [p for p in purchases if p.user_id == user and t - timedelta(hours=1) <= p.at < t]
-    day = [p for p in purchases if p.user_id == user and t - timedelta(days=1) <= p.at < t]
+    hour = [p for p in purchases if p.user_id == user and inside(p, t, timedelta(hours=1))]
+    day = [p for p in purchases if p.user_id == user and inside(p, t, timedelta(days=1))]
     return {
         "user_txn_count_1h": len(hour),
         "user_txn_amount_1h": math.fsum(p.amount for p in hour),
@@ -40,7 +53,7 @@ def brute_force_user(purchases: list[Purchase], user: str, t: datetime) -> dict[
 
 
 def brute_force_event(purchases: list[Purchase], event: str, t: datetime) -> dict[str, object]:
-    recent = [p for p in purchases if p.event_id == event and t - timedelta(minutes=5) <= p.at < t]
+    recent = [p for p in purchases if p.event_id == event and inside(p, t, timedelta(minutes=5))]
     before = [p for p in purchases if p.event_id == event and p.at < t]
     capacity = CAPACITIES[event]
     return {
@@ -51,12 +64,14 @@ def brute_force_event(purchases: list[Purchase], event: str, t: datetime) -> dic
 
 
 def probe_times(purchases: list[Purchase]) -> list[datetime]:
-    """Every instant where a value may change, and one microsecond either side of it."""
+    """Every instant where a value may change (arrivals, tile exits), and one microsecond either side of it;
+    also where an exact window would have dropped the event."""
     moments: set[datetime] = set()
     for p in purchases:
-        for w in (timedelta(0), timedelta(minutes=5), timedelta(hours=1), timedelta(days=1)):
+        edges = [p.at, *(p.at + w for w in WINDOWS), *(tile_end(p.at, w) + w for w in WINDOWS)]
+        for edge in edges:
             for d in (-US, timedelta(0), US, 2 * US):
-                moments.add(p.at + w + d)
+                moments.add(edge + d)
     return sorted(moments)
 
 
@@ -103,9 +118,12 @@ def test_count_falls_when_events_age_out() -> None:
     count = lambda t: value_as_of(changes, "user_id", "u1", t)["user_txn_count_1h"]  # noqa: E731
     assert count(T0 + US) == 1
     assert count(T0 + timedelta(minutes=10, microseconds=1)) == 2
-    assert count(T0 + timedelta(hours=1)) == 2  # ts == t - w is still inside the window
-    assert count(T0 + timedelta(hours=1) + US) == 1
-    assert count(T0 + timedelta(hours=1, minutes=10, microseconds=1)) == 0
+    # T0 starts a minute: its tile (1/60 of the hour) leaves whole, one hour after the tile ends.
+    assert count(T0 + timedelta(hours=1)) == 2
+    assert count(T0 + timedelta(hours=1, minutes=1) - US) == 2
+    assert count(T0 + timedelta(hours=1, minutes=1)) == 1
+    assert count(T0 + timedelta(hours=1, minutes=11) - US) == 1
+    assert count(T0 + timedelta(hours=1, minutes=11)) == 0
 
 
 def test_purchase_never_sees_itself() -> None:
@@ -126,7 +144,9 @@ def test_repeated_event_counts_once_until_its_last_purchase_ages_out() -> None:
 
 def test_average_is_null_without_purchases_in_the_day() -> None:
     changes = window_feature_changes(transactions_table([Purchase("a", T0, "u1", "e1")]), USER_REALTIME_WINDOWS)
-    assert value_as_of(changes, "user_id", "u1", T0 + timedelta(days=1, microseconds=1))["user_avg_amount_24h"] is None
+    average = lambda t: value_as_of(changes, "user_id", "u1", t)["user_avg_amount_24h"]  # noqa: E731
+    assert average(T0 + timedelta(days=1, minutes=24) - US) == 10.0  # the 24 h window's tiles are 24 min
+    assert average(T0 + timedelta(days=1, minutes=24)) is None
 
 
 def test_missing_column_is_refused() -> None:
@@ -169,3 +189,9 @@ def test_a_value_as_of_t_never_moves_with_events_at_or_after_t(offsets: list[int
     assert moved is not None and moved["user_txn_amount_1h"] == pytest.approx(
         (before["user_txn_amount_1h"] if before else 0.0) + 1000.0
     )
+
+
+def test_retention_covers_the_longest_window_and_its_oldest_tile() -> None:
+    # A restart replays this much of the log: every event whose tile has not left a window yet.
+    assert USER_REALTIME_WINDOWS.retention == timedelta(days=1, minutes=24)
+    assert EVENT_REALTIME_WINDOWS.retention == timedelta(minutes=5, seconds=5)

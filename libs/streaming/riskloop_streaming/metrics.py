@@ -21,6 +21,7 @@ class StreamMetrics:
     batch_seconds: Histogram
     errors: Counter
     dead_letters: Counter
+    aging_backlog: Gauge
 
     @classmethod
     def create(cls, app: str, *, registry: CollectorRegistry | None = None) -> StreamMetrics:
@@ -55,6 +56,12 @@ class StreamMetrics:
                 "riskloop_stream_dead_letters",
                 "Messages sent to the dead-letter topic.",
                 ["app", "kind"],
+                registry=registry,
+            ),
+            aging_backlog=Gauge(
+                "riskloop_stream_aging_backlog",
+                "Entities whose window value aged (a tile left) but is not written yet: spread over refreshes.",
+                ["app", "view"],
                 registry=registry,
             ),
         )
