@@ -95,6 +95,16 @@ def test_a_model_naming_unknown_features_is_refused(model: LoadedModel) -> None:
         prepare(LoadedModel(model.booster, metadata, "9"), FrameReader(pd.DataFrame()))
 
 
+def test_a_model_whose_metadata_reorders_the_boosters_features_is_refused(model: LoadedModel) -> None:
+    # Requests build unnamed matrices in the metadata's order, so a different booster order must stop the load.
+    first, second, *rest = model.metadata.feature_names  # two numeric features: the type check cannot tell
+    names = (second, first, *rest)
+    metadata = ModelMetadata(names, model.metadata.categories, 0.5, None, "is_fraud", "x")
+    frame, _ = synthetic_frame(rows=5, seed=3)
+    with pytest.raises(ModelIncompatible, match="in that order"):
+        prepare(LoadedModel(model.booster, metadata, "9"), FrameReader(frame))
+
+
 def test_swaps_are_atomic_for_concurrent_batches(model: LoadedModel) -> None:
     frame, _ = synthetic_frame(rows=20, seed=5)
     reader = FrameReader(frame)
