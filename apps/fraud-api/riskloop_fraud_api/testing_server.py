@@ -4,7 +4,6 @@ through RISKLOOP_* variables like any deployment."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -15,8 +14,8 @@ from pathlib import Path
 from riskloop_testing.services import (
     ServiceUnavailable,
     free_port,
-    python_path_for_subprocess,
     stop_process_group,
+    subprocess_env,
     wait_for_http,
 )
 
@@ -65,7 +64,7 @@ def server_env(
 ) -> dict[str, str]:
     env = {
         key: value
-        for key, value in os.environ.items()
+        for key, value in subprocess_env().items()
         if not key.startswith("RISKLOOP_") or key.startswith("RISKLOOP_TEST_")
     }
     env.update(
@@ -103,8 +102,6 @@ def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = Tru
             stderr=subprocess.STDOUT,
             env={
                 **env,
-                # This process may run from a PEX (pants test / pants run): hand the child its import path.
-                "PYTHONPATH": python_path_for_subprocess(),
                 "RISKLOOP_FRAUD_API__HOST": "127.0.0.1",
                 "RISKLOOP_FRAUD_API__PORT": str(port),
             },

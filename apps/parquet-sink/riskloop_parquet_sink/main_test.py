@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,14 +11,13 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 from riskloop_streaming.testing import fresh_kafka_settings, kafka_env, produce_transactions, sample_transaction
-from riskloop_testing.services import KafkaBroker, python_path_for_subprocess
+from riskloop_testing.services import KafkaBroker, subprocess_env
 
 
 def test_run_archives_to_a_local_folder_and_stops_cleanly_on_sigterm(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
     kafka = fresh_kafka_settings(kafka_broker.bootstrap_servers, partitions=2)
     env = {
-        **os.environ,
-        "PYTHONPATH": python_path_for_subprocess(),
+        **subprocess_env(),
         "RISKLOOP_ENVIRONMENT": "local",
         **kafka_env(kafka),
         "RISKLOOP_S3__BACKEND": "local",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -98,9 +97,7 @@ def served_pricing_api(
     workdir.mkdir(parents=True, exist_ok=True)
     port = services.free_port()
     env = {
-        **os.environ,
-        # Pants runs tests from a PEX: hand the subprocess this interpreter's import path.
-        "PYTHONPATH": services.python_path_for_subprocess(),
+        **services.subprocess_env(),
         "ENVIRONMENT": "local",
         "BENTOML_DO_NOT_TRACK": "true",
         "DO_NOT_TRACK": "1",
@@ -312,8 +309,7 @@ def test_no_request_generated_from_the_openapi_spec_makes_a_server_error(
 
 def test_serve_refuses_guards_that_leave_no_price_and_exits_at_once(tmp_path: Path) -> None:
     env = {
-        **os.environ,
-        "PYTHONPATH": services.python_path_for_subprocess(),
+        **services.subprocess_env(),
         "BENTOML_DO_NOT_TRACK": "true",
         "RISKLOOP_PRICING_API__MIN_PRICE_MULTIPLIER": "2.0",
         "RISKLOOP_PRICING_API__MAX_PRICE_MULTIPLIER": "1.5",

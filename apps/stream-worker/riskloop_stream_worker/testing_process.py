@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from riskloop_config.settings import FeastSettings, KafkaSettings, RedisSettings
 from riskloop_streaming.testing import kafka_env
-from riskloop_testing.services import python_path_for_subprocess
+from riskloop_testing.services import subprocess_env
 
 
 def worker_env(kafka: KafkaSettings, feast: FeastSettings, redis: RedisSettings, root: Path) -> dict[str, str]:
     return {
-        **os.environ,
-        "PYTHONPATH": python_path_for_subprocess(),
+        **subprocess_env(),
         "RISKLOOP_ENVIRONMENT": "local",
         "RISKLOOP_DATA_DIR": str(root),
         **kafka_env(kafka),

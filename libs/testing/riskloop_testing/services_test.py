@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import psycopg
+import pytest
 import redis
 
-from riskloop_testing.services import KafkaBroker, PostgresDatabase, RedisDatabase, S3Server
+from riskloop_testing.services import KafkaBroker, PostgresDatabase, RedisDatabase, S3Server, subprocess_env
 
 
 def test_postgres_database_is_fresh_and_writable(postgres_database: PostgresDatabase) -> None:
@@ -76,3 +78,13 @@ def test_s3_put_and_get(s3_server: S3Server, s3_bucket: str) -> None:
     assert client.get_object(Bucket=s3_bucket, Key="dir/object.bin")["Body"].read() == b"\x00payload"
     listed = client.list_objects_v2(Bucket=s3_bucket)["Contents"]
     assert [o["Key"] for o in listed] == ["dir/object.bin"]
+
+
+def test_a_child_does_not_inherit_what_imports_set_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import feast.metrics  # noqa: F401 - the import that sets PROMETHEUS_MULTIPROC_DIR as a side effect
+
+    assert "PROMETHEUS_MULTIPROC_DIR" in os.environ
+    monkeypatch.setenv("RISKLOOP_TEST_MARKER", "kept")
+    env = subprocess_env()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env and "PROMETHEUS_MULTIPROCESS_DIR" not in env
+    assert env["RISKLOOP_TEST_MARKER"] == "kept" and env["PYTHONPATH"]
