@@ -26,6 +26,7 @@ import selectors
 import statistics
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ import aiohttp  # pants: no-infer-dep (comes with bentoml)
 import numpy as np
 import pandas as pd
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
@@ -96,6 +98,27 @@ def _transaction(i: int) -> dict[str, object]:
         "tickets": rng.randint(1, 8),
         "payment_method": rng.choice(["card", "paypal", "apple_pay"]),
     }
+
+
+def _server_quantiles(metrics_text: str, q: float) -> dict[str, float]:
+    """Per /predict latency histogram the server exposes, the smallest bucket bound holding `q` of the
+    observations (ms): the server's own view of its tail, without the client or the network."""
+    bounds: dict[str, dict[float, float]] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket") or sample.labels.get("endpoint", "/predict") != "/predict":
+                continue
+            if "duration" not in sample.name and "latency" not in sample.name:
+                continue
+            per_bound = bounds.setdefault(sample.name.removesuffix("_bucket"), {})
+            bound = float(sample.labels["le"])
+            per_bound[bound] = per_bound.get(bound, 0.0) + sample.value
+    quantiles = {}
+    for name, cumulative in bounds.items():
+        total = cumulative.get(float("inf"), 0.0)
+        if total:
+            quantiles[name] = 1000 * min(b for b, n in cumulative.items() if n >= q * total)
+    return quantiles
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -328,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         with served(env) as server:
             open_loop = _open_loop(server.url, args.rate, args.seconds, args.connections)
             latencies, failures = _run_on_select_loop(open_loop)
+            with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+                server_p99 = _server_quantiles(response.read().decode(), 0.99)
             throughput = asyncio.run(_closed_loop(server.url, args.concurrency, 10.0))
 
     table = Table(title="/predict, one transaction (milliseconds)")
@@ -354,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(open-loop client: raw asyncio HTTP/1.1, {args.connections} keep-alive connections taken in turn; "
         "latency from the scheduled send)"
     )
+    for name, bound in sorted(server_p99.items()):
+        console.print(f"server-side p99 (histogram {name}): <= {bound:g} ms", soft_wrap=True)
     console.print(f"closed-loop throughput ({args.concurrency} clients): {throughput:.0f} req/s")
     console.print(f"naive / ours (in-process): p50 x{naive_p50 / ours_p50:.1f}, p99 x{naive_p99 / ours_p99:.1f}")
     console.print(f"ours / floor (in-process): p50 x{ours_p50 / floor_p50:.1f}, p99 x{ours_p99 / floor_p99:.1f}")
