@@ -4,7 +4,8 @@
 aggregates of its tiles still inside a window, filed by the moment they leave it (windows.py defines the
 tiles and that moment). A refresh adds the new purchases, takes out the tiles whose exit has passed and
 returns the entities that changed. So its cost follows what changed since the last refresh, not how much
-history the windows hold, and its memory is bounded by entities x tiles (61 per window), not by events.
+history the windows hold, and its memory is bounded by active entities x tiles (61 per window), not by
+events: entities whose tiles have all left are forgotten in sweeps (after `sweep_every` new entities).
 
 A tile leaving changes every entity that bought in it at once (up to every user, each 24 minutes), so a
 caller that must keep new purchases fresh passes `aging_limit`: entities changed only by aging are then
@@ -105,11 +106,13 @@ class _Tiles:
 
 
 class _Codes:
-    """Strings to dense integer codes, growing as new strings arrive."""
+    """Strings to dense integer codes, growing as new strings arrive; forgotten codes are reused."""
 
     def __init__(self) -> None:
         self.code: dict[str, int] = {}
-        self.names: list[str] = []
+        self.names: list[str | None] = []
+        self.free: list[int] = []
+        self.assigned = 0  # codes handed to new strings since the caller last reset it
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -118,10 +121,34 @@ class _Codes:
         for i, name in enumerate(uniques.to_pylist()):
             code = self.code.get(name)
             if code is None:
-                code = self.code[name] = len(self.names)
-                self.names.append(name)
+                if self.free:
+                    code = self.free.pop()
+                    self.names[code] = name
+                else:
+                    code = len(self.names)
+                    self.names.append(name)
+                self.code[name] = code
+                self.assigned += 1
             codes[i] = code
         return codes[pc.index_in(column, value_set=uniques).to_numpy()]
+
+    def forget(self, codes: np.ndarray) -> list[int]:
+        """Free the codes among `codes` still in use; returns those."""
+        freed = []
+        for code in codes.tolist():
+            name = self.names[code]
+            if name is not None:
+                del self.code[name]
+                self.names[code] = None
+                freed.append(code)
+        self.free.extend(freed)
+        return freed
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+
+_LOW_32 = (1 << 32) - 1
 
 
 class StreamingWindowAggregator:
@@ -132,9 +159,10 @@ class StreamingWindowAggregator:
     as of `now` and the time it took that value. Events stamped at or after `now` wait for a later query.
     """
 
-    def __init__(self, spec: WindowSpec, *, catalog: pa.Table | None = None) -> None:
+    def __init__(self, spec: WindowSpec, *, catalog: pa.Table | None = None, sweep_every: int = 100_000) -> None:
         self.spec = spec
         self.catalog = catalog
+        self._sweep_every = sweep_every
         self._groups = self._tile_groups(spec)
         self._pending: list[pa.Table] = []
         self._queried_until_us: int | None = None
@@ -179,7 +207,34 @@ class StreamingWindowAggregator:
         self._hold_aging(np.setdiff1d(left, entered))
         self._is_aging[entered] = False  # their value as of now goes out with this call
         aged = self._release_aging(aging_limit)
-        return self._values(np.union1d(entered, aged))
+        values = self._values(np.union1d(entered, aged))
+        if self._entities.assigned >= self._sweep_every:
+            self._forget_idle()
+        return values
+
+    def _forget_idle(self) -> None:
+        """Forget the entities (and distinct values) nothing refers to any more: no tile inside a window, no
+        unbounded total, no aged value waiting. Their values are back to empty, so one that buys again
+        starts from zero, as it would have; their codes are reused, so no tile needs renumbering."""
+        live = np.zeros(len(self._entities.names), bool)
+        live_values = {name: np.zeros(len(codes.names), bool) for name, codes in self._distinct_values.items()}
+        for groups in self._leaving.values():
+            for group, tiles in groups.items():
+                for keys, _ in tiles.runs:
+                    if group.distinct is None:
+                        live[keys] = True
+                    else:
+                        live[keys >> 32] = True
+                        live_values[group.distinct.name][keys & _LOW_32] = True
+        for a in self.spec.aggregates:
+            if a.window is None:
+                live |= self._totals[a.name][: len(live)] != 0
+        live |= self._is_aging[: len(live)]
+        forgotten = self._entities.forget(np.flatnonzero(~live))
+        self._last_change_us[forgotten] = 0
+        for name, kept in live_values.items():
+            self._distinct_values[name].forget(np.flatnonzero(~kept))
+        self._entities.assigned = 0
 
     def _hold_aging(self, codes: np.ndarray) -> None:
         codes = codes[~self._is_aging[codes]]
@@ -319,7 +374,7 @@ class StreamingWindowAggregator:
         if self._queried_until_us is not None:
             until = pa.scalar(self._queried_until_us, pa.int64()).cast(TIMESTAMP).as_py()
         tiles = sum(len(t) for groups in self._leaving.values() for t in groups.values())
-        return AggregatorStats(tiles, len(self._entities.names), until, self.aging_backlog)
+        return AggregatorStats(tiles, len(self._entities), until, self.aging_backlog)
 
     @property
     def aging_backlog(self) -> int:

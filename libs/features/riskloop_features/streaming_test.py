@@ -24,13 +24,15 @@ from riskloop_features.windows import (
 )
 
 
+@pytest.mark.parametrize("sweep_every", [100_000, 1], ids=["rare-sweeps", "sweep-each-new-entity"])
 @pytest.mark.parametrize("spec", [USER_REALTIME_WINDOWS, EVENT_REALTIME_WINDOWS], ids=lambda s: s.view)
-def test_stream_matches_batch_at_every_query(spec: WindowSpec) -> None:
+def test_stream_matches_batch_at_every_query(spec: WindowSpec, sweep_every: int) -> None:
     purchases = tricky_purchases(seed=3, count=100)
     queries = query_times(purchases)
     catalog = catalog_table(CAPACITIES) if spec.uses_catalog else None
     batch = window_feature_changes(transactions_table(purchases), spec, catalog=catalog)
-    for moment, state in zip(queries, stream_states(spec, purchases, queries, restart_every=9), strict=True):
+    states = stream_states(spec, purchases, queries, restart_every=9, sweep_every=sweep_every)
+    for moment, state in zip(queries, states, strict=True):
         for key in CAPACITIES if spec.uses_catalog else ("u1", "u2", "u3"):
             expected = value_as_of(batch, spec.entity, key, moment)
             if expected is None:
@@ -83,6 +85,29 @@ def test_aging_values_are_spread_over_calls_but_new_purchases_never_wait() -> No
         }
     with pytest.raises(ValueError, match="aging_limit"):
         aggregator.features_as_of(later, aging_limit=0)
+
+
+def test_entities_whose_tiles_all_left_are_forgotten_and_start_again_from_zero() -> None:
+    aggregator = StreamingWindowAggregator(USER_REALTIME_WINDOWS, sweep_every=1)
+    aggregator.add(transactions_table([Purchase("a", T0, "u1", "e1"), Purchase("b", T0, "u2", "e2")]))
+    aggregator.features_as_of(T0 + timedelta(minutes=1))
+    back = T0 + timedelta(days=2)
+    aggregator.add(transactions_table([Purchase("c", back, "u3", "e1")]))
+    aggregator.features_as_of(back + timedelta(seconds=1))  # u1 and u2 hold no tile any more: swept
+    assert aggregator.stats().entities == 1
+    aggregator.add(transactions_table([Purchase("d", back + timedelta(seconds=2), "u1", "e2", amount=7.0)]))
+    row = aggregator.features_as_of(back + timedelta(seconds=3)).to_pylist()[0]
+    assert (row["user_id"], row["user_txn_count_1h"], row["user_distinct_events_1h"]) == ("u1", 1, 1)
+    assert row["user_avg_amount_24h"] == 7.0
+
+
+def test_a_sweep_keeps_the_distinct_values_still_inside_a_window() -> None:
+    aggregator = StreamingWindowAggregator(EVENT_REALTIME_WINDOWS, catalog=catalog_table({"e1": 100}), sweep_every=1)
+    aggregator.add(transactions_table([Purchase("a", T0, "u1", "e1")]))
+    aggregator.features_as_of(T0 + timedelta(seconds=1))  # e1 is new: a sweep runs, u1's purchase is live
+    aggregator.add(transactions_table([Purchase("b", T0 + timedelta(seconds=2), "u2", "e1")]))
+    row = aggregator.features_as_of(T0 + timedelta(seconds=3)).to_pylist()[0]
+    assert row["concurrent_viewers"] == 2
 
 
 def test_inventory_survives_pruning_of_old_sales() -> None:

@@ -115,14 +115,19 @@ def tricky_purchases(seed: int = 7, count: int = 120) -> list[Purchase]:
 
 
 def stream_states(
-    spec: WindowSpec, purchases: list[Purchase], queries: list[datetime], *, restart_every: int = 0
+    spec: WindowSpec,
+    purchases: list[Purchase],
+    queries: list[datetime],
+    *,
+    restart_every: int = 0,
+    sweep_every: int = 100_000,
 ) -> list[dict[str, dict[str, object]]]:
     """Feed purchases in micro-batches (each arriving just before the query after it) and return the
     state an online store would hold after each query."""
     from riskloop_features.streaming import StreamingWindowAggregator
 
     catalog = catalog_table(CAPACITIES) if spec.uses_catalog else None
-    aggregator = StreamingWindowAggregator(spec, catalog=catalog)
+    aggregator = StreamingWindowAggregator(spec, catalog=catalog, sweep_every=sweep_every)
     state: dict[str, dict[str, object]] = {}
     states = []
     remaining = sorted(purchases, key=lambda p: p.at)
