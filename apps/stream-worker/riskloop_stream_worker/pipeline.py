@@ -4,10 +4,10 @@ Micro-batches of decoded purchases are handed to `accept` on the event loop. A r
 every second from a timer so values fall as tiles age out) asks each `StreamingWindowAggregator` for the
 entities whose values changed as of now, then writes them to the online store. Entities whose value only
 aged (a tile left its window, up to every user at once) are written at most `aging_rows` per view and
-refresh, so a burst of them never holds back new purchases. Both steps run off the
-event loop, each on its own single thread: the aggregators are only ever touched from the compute thread,
-and writes keep their order on the write thread. Each view is written as soon as it is computed, and a
-refresh computes while the previous one's writes are in flight (pipelined), never more than one ahead.
+refresh, so a burst of them never holds back new purchases. Both steps run off the event loop, each on
+its own single thread: the aggregators are only ever touched from the compute thread, and writes keep
+their order on the write thread. Each view is written as soon as it is computed, and a refresh computes
+while the previous one's writes are in flight (pipelined), never more than one ahead.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class FeaturePipeline:
         metrics: StreamMetrics,
         clock: Callable[[], datetime] = utc_now,
         write_retry_seconds: float = 0.5,
-        aging_rows: int | None = 10_000,
+        aging_rows: int | None = None,
     ) -> None:
         self.aggregators = tuple(aggregators)
         self.metrics = metrics
