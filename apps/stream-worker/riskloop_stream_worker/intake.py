@@ -4,12 +4,14 @@ restart replay already counted."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
+
+import pyarrow as pa
 
 from riskloop_stream_worker.pipeline import FeaturePipeline
 from riskloop_stream_worker.records import Intake
 from riskloop_streaming.dead_letters import DeadLetter, DeadLetterPublisher
-from riskloop_streaming.decoding import DecodeError, decode_transaction
+from riskloop_streaming.decoding import decode_transactions
 from riskloop_streaming.metrics import StreamMetrics, lags
 
 
@@ -43,38 +45,29 @@ class TransactionIntake:
         self.taken = 0  # messages handed over so far, whatever became of them
 
     async def take(self, messages: Sequence[Message]) -> Intake:
-        records: list[dict[str, Any]] = []
-        stamps: list[float] = []
-        replayed = dead = 0
+        table, errors = decode_transactions([message.value for message in messages])
+        for index, error in errors:
+            message = messages[index]
+            # Dead-lettered even below the replay end: the previous run may have died before doing it.
+            letter = DeadLetter(
+                message.value, message.key, message.topic, message.partition, message.offset, error.kind, error.reason
+            )
+            await self._dead_letters.publish(letter)
+            self._metrics.count_dead_letter(error.kind)
+        broken = {index for index, _ in errors}
+        decoded = [message for i, message in enumerate(messages) if i not in broken]  # the table's rows, in order
+        fresh = [m.offset >= self._replayed_until.get(m.partition, 0) for m in decoded]
+        if not all(fresh):
+            table = table.filter(pa.array(fresh, pa.bool_()))
         for message in messages:
             self._next_offsets[message.partition] = message.offset + 1
-            decoded = decode_transaction(message.value)
-            if isinstance(decoded, DecodeError):
-                # Dead-lettered even below the replay end: the previous run may have died before doing it.
-                await self._dead_letters.publish(
-                    DeadLetter(
-                        message.value,
-                        message.key,
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        decoded.kind,
-                        decoded.reason,
-                    )
-                )
-                self._metrics.count_dead_letter(decoded.kind)
-                dead += 1
-            elif message.offset < self._replayed_until.get(message.partition, 0):
-                replayed += 1
-            else:
-                records.append(decoded)
-                stamps.append(message.timestamp / 1000)
         self.taken += len(messages)
         if messages:
             self._topic = messages[0].topic
             self._metrics.count_events(self._topic, len(messages))
-        self._pipeline.accept(records, stamps)
-        return Intake(len(records), replayed, dead)
+        stamps = [m.timestamp / 1000 for m, new in zip(decoded, fresh, strict=True) if new]
+        self._pipeline.accept(table, stamps)
+        return Intake(table.num_rows, len(decoded) - table.num_rows, len(errors))
 
     def record_lag(self, highwater: Callable[[int], int | None]) -> None:
         """Publish, per partition taken so far, how far behind its high watermark the intake is."""

@@ -1,13 +1,14 @@
 """The worker's state and its way to the online store.
 
-Micro-batches of decoded purchases are handed to `accept` on the event loop. A refresh (on new data, and
-every second from a timer so values fall as tiles age out) asks each `StreamingWindowAggregator` for the
-entities whose values changed as of now, then writes them to the online store. Entities whose value only
-aged (a tile left its window, up to every user at once) are written at most `aging_rows` per view and
-refresh, so a burst of them never holds back new purchases. Both steps run off the event loop, each on
-its own single thread: the aggregators are only ever touched from the compute thread, and writes keep
-their order on the write thread. Each view is written as soon as it is computed, and a refresh computes
-while the previous one's writes are in flight (pipelined), never more than one ahead.
+Micro-batches of decoded purchases (TRANSACTION_SCHEMA tables) are handed to `accept` on the event loop.
+A refresh (on new data, and every second from a timer so values fall as tiles age out) asks each
+`StreamingWindowAggregator` for the entities whose values changed as of now, then writes them to the
+online store. Entities whose value only aged (a tile left its window, up to every user at once) are
+written at most `aging_rows` per view and refresh, so a burst of them never holds back new purchases.
+Both steps run off the event loop, each on its own single thread: the aggregators are only ever touched
+from the compute thread, and writes keep their order on the write thread. Each view is written as soon
+as it is computed, and a refresh computes while the previous one's writes are in flight (pipelined),
+never more than one ahead.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import pyarrow as pa
 from riskloop_features.streaming import StreamingWindowAggregator
 from riskloop_stream_worker.online import OnlineWriter
 from riskloop_stream_worker.records import FeatureRows
-from riskloop_streaming.decoding import transactions_table
 from riskloop_streaming.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class FeaturePipeline:
         self._aging_rows = aging_rows
         self._compute = ThreadPoolExecutor(1, thread_name_prefix="features-compute")
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="features-write")
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[pa.Table] = []
         self._pending_stamps: list[float] = []
         self._new_data = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -69,18 +69,17 @@ class FeaturePipeline:
         """The moment of the last refresh: the online store holds every value as of then (once written)."""
         return self._as_of
 
-    def accept(self, records: list[dict[str, Any]], stamps: Sequence[float] = ()) -> None:
+    def accept(self, purchases: pa.Table, stamps: Sequence[float] = ()) -> None:
         """Queue decoded purchases (and their Kafka timestamps, for freshness) for the next refresh."""
-        if records:
-            self._pending.extend(records)
+        if purchases.num_rows:
+            self._pending.append(purchases)
             self._pending_stamps.extend(stamps)
             self._new_data.set()
 
-    async def load(self, records: list[dict[str, Any]]) -> None:
+    async def load(self, purchases: pa.Table) -> None:
         """Add replayed purchases to the state without writing anything (restart recovery)."""
-        if records:
-            table = transactions_table(records)
-            await asyncio.get_running_loop().run_in_executor(self._compute, self._add, table)
+        if purchases.num_rows:
+            await asyncio.get_running_loop().run_in_executor(self._compute, self._add, purchases)
 
     def _add(self, table: pa.Table) -> None:
         for aggregator in self.aggregators:
@@ -93,13 +92,13 @@ class FeaturePipeline:
             now = self._clock()
             if self._as_of is not None and now < self._as_of:
                 now = self._as_of  # a clock step back must not make the aggregators refuse the query
-            records, self._pending = self._pending, []
+            purchases, self._pending = self._pending, []
             stamps, self._pending_stamps = self._pending_stamps, []
             # Backpressure: this compute may overlap the previous refresh's writes, not the ones before.
             if self._previous_write is not None:
                 await self._previous_write
             started = time.perf_counter()
-            rows, writes = await loop.run_in_executor(self._compute, self._changes, records, now, stamps)
+            rows, writes = await loop.run_in_executor(self._compute, self._changes, purchases, now, stamps)
             self.metrics.observe_batch("compute", time.perf_counter() - started)
             self._as_of = now
             self._refreshed_at = time.monotonic()
@@ -109,10 +108,10 @@ class FeaturePipeline:
             return rows
 
     def _changes(
-        self, records: list[dict[str, Any]], now: datetime, stamps: list[float]
+        self, purchases: list[pa.Table], now: datetime, stamps: list[float]
     ) -> tuple[list[FeatureRows], list[Future[None]]]:
-        if records:
-            self._add(transactions_table(records))
+        if purchases:
+            self._add(pa.concat_tables(purchases))
         batches, writes = [], []
         for aggregator in self.aggregators:
             rows = aggregator.features_as_of(now, aging_limit=self._aging_rows)

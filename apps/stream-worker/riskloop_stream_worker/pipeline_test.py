@@ -17,6 +17,7 @@ from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.pipeline import FeaturePipeline
 from riskloop_stream_worker.services import register_services
 from riskloop_streaming.dead_letters import DeadLetterPublisher
+from riskloop_streaming.decoding import transactions_table
 from riskloop_streaming.metrics import StreamMetrics
 from riskloop_streaming.testing import fresh_kafka_settings, produce_transactions, sample_transaction
 from riskloop_streaming.topics import ensure_topics
@@ -66,7 +67,7 @@ def test_values_fall_as_events_age_out_without_new_events() -> None:
     pipeline = user_pipeline(store, clock)
 
     async def scenario() -> None:
-        pipeline.accept([sample_transaction(1, at=T0, users=1), sample_transaction(2, at=T0, users=1)])
+        pipeline.accept(transactions_table([sample_transaction(i, at=T0, users=1) for i in (1, 2)]))
         await pipeline.refresh()
         await pipeline.drain()
         assert store.rows[(USER_REALTIME_WINDOWS.view, "u00000")]["user_txn_count_1h"] == 2
@@ -89,7 +90,7 @@ def test_aged_values_are_written_a_few_per_refresh_and_the_backlog_is_reported()
     counts: list[int] = []
 
     async def scenario() -> None:
-        pipeline.accept([sample_transaction(i, at=T0, users=5) for i in range(5)])
+        pipeline.accept(transactions_table([sample_transaction(i, at=T0, users=5) for i in range(5)]))
         await pipeline.refresh()
         clock.now = T0 + timedelta(hours=1, minutes=1)  # every user's 1 h tile has left
         for _ in range(3):
@@ -110,7 +111,7 @@ def test_a_clock_stepping_back_does_not_stop_the_refreshes() -> None:
     async def scenario() -> None:
         await pipeline.refresh()
         clock.now = T0 - timedelta(seconds=5)
-        pipeline.accept([sample_transaction(1, at=T0 - timedelta(minutes=1))])
+        pipeline.accept(transactions_table([sample_transaction(1, at=T0 - timedelta(minutes=1))]))
         await pipeline.refresh()
         await pipeline.drain()
 
@@ -124,10 +125,10 @@ def test_failed_writes_are_retried_in_order() -> None:
     pipeline = user_pipeline(store, clock)
 
     async def scenario() -> None:
-        pipeline.accept([sample_transaction(1, at=T0, users=5)])
+        pipeline.accept(transactions_table([sample_transaction(1, at=T0, users=5)]))
         await pipeline.refresh()
         clock.now += timedelta(seconds=1)
-        pipeline.accept([sample_transaction(2, at=T0, users=5)])
+        pipeline.accept(transactions_table([sample_transaction(2, at=T0, users=5)]))
         await pipeline.refresh()
         await pipeline.drain()
 

@@ -12,7 +12,7 @@ from aiokafka import ConsumerRecord
 from riskloop_config.settings import KafkaSettings
 from riskloop_features.windows import WindowSpec
 from riskloop_stream_worker.pipeline import FeaturePipeline
-from riskloop_streaming.decoding import DecodeError, decode_transaction
+from riskloop_streaming.decoding import decode_transactions
 from riskloop_streaming.replay import ReplayResult, replay_topic
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ async def rebuild_state(
     """Load the topic from `since` to its current end into the pipeline; returns where the replay stopped."""
 
     async def load(batch: list[ConsumerRecord]) -> None:
-        records = [d for d in map(decode_transaction, (m.value for m in batch)) if not isinstance(d, DecodeError)]
-        await pipeline.load(records)
+        purchases, _ = decode_transactions([m.value for m in batch])  # the live intake dead-letters the rest
+        await pipeline.load(purchases)
 
     result = await replay_topic(kafka, kafka.raw_transactions_topic, since=since, on_batch=load, timeout=timeout)
     log.info(

@@ -1,17 +1,22 @@
-"""Raw transaction messages (JSON objects with exactly TRANSACTION_SCHEMA's fields) to Python records.
+"""Raw transaction messages (JSON objects with exactly TRANSACTION_SCHEMA's fields) to records and tables.
 
 A message that does not meet the contract becomes a `DecodeError` value, not an exception: the caller
-routes it to the dead-letter topic with its reason and keeps the stream flowing.
+routes it to the dead-letter topic with its reason and keeps the stream flowing. `decode_transaction` is
+the contract, one message at a time; `decode_transactions` gives the same outcome for a batch, in one
+Arrow JSON parse when every message meets it.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from riskloop_features.transactions import TRANSACTION_SCHEMA
 
@@ -45,6 +50,10 @@ _FIELDS: tuple[tuple[str, str, type | tuple[type, ...]], ...] = tuple(
 _NAMES = frozenset(name for name, _, _ in _FIELDS)
 _TIMESTAMP_FIELDS = frozenset(f.name for f in TRANSACTION_SCHEMA if pa.types.is_timestamp(f.type))
 _INTEGER_FIELDS = frozenset(f.name for f in TRANSACTION_SCHEMA if pa.types.is_integer(f.type))
+# The contract as Arrow's JSON reader takes it: timestamps stay text, checked by `parse_timestamp` below.
+_WIRE_SCHEMA = pa.schema(
+    [pa.field(f.name, pa.string() if pa.types.is_timestamp(f.type) else f.type) for f in TRANSACTION_SCHEMA]
+)
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -105,3 +114,48 @@ def transactions_table(records: list[dict[str, Any]]) -> pa.Table:
     # Column by column: about 3x faster than from_pylist, which matters at stream rates.
     columns = {name: [record[name] for record in records] for name in TRANSACTION_SCHEMA.names}
     return pa.Table.from_pydict(columns, schema=TRANSACTION_SCHEMA)
+
+
+def decode_transactions(payloads: Sequence[bytes | None]) -> tuple[pa.Table, list[tuple[int, DecodeError]]]:
+    """The valid messages as one TRANSACTION_SCHEMA table (in order), and (index, why) for each other one:
+    always what `decode_transaction` decides, message by message.
+
+    The whole batch is first parsed at once by Arrow's JSON reader against the contract. It is at least as
+    strict as `decode_transaction` (a wrong type, a missing, repeated or extra field, an int32 overflow, bad
+    JSON all fail it; decoding_test holds the two equal), so a batch it takes whole is valid; any other
+    batch is decoded one message at a time to name what is wrong. Parsing in Arrow costs a small fraction
+    of json.loads plus building the table from Python objects, the largest share of the stream worker's CPU.
+    """
+    table = _parse_whole(payloads)
+    if table is not None:
+        return table, []
+    decoded = [decode_transaction(payload) for payload in payloads]
+    errors = [(i, d) for i, d in enumerate(decoded) if isinstance(d, DecodeError)]
+    return transactions_table([d for d in decoded if not isinstance(d, DecodeError)]), errors
+
+
+def _parse_whole(payloads: Sequence[bytes | None]) -> pa.Table | None:
+    # One message per line: a message with its own line breaks, or blank, could shift rows against messages.
+    if not payloads or any(p is None or not p.strip() or b"\n" in p or b"\r" in p for p in payloads):
+        return None
+    try:
+        wire = pa_json.read_json(
+            io.BytesIO(b"\n".join(payloads)),  # type: ignore[arg-type]
+            read_options=pa_json.ReadOptions(use_threads=False),
+            parse_options=pa_json.ParseOptions(explicit_schema=_WIRE_SCHEMA, unexpected_field_behavior="error"),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    # Two objects in one message would add a row; a missing or null field leaves a null.
+    if wire.num_rows != len(payloads) or any(column.null_count for column in wire.columns):
+        return None
+    columns = []
+    for field in TRANSACTION_SCHEMA:
+        column = wire.column(field.name)
+        if field.name in _TIMESTAMP_FIELDS:
+            moments = [parse_timestamp(text) for text in column.to_pylist()]
+            if any(moment is None for moment in moments):
+                return None
+            column = pa.chunked_array([pa.array(moments, field.type)])
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=TRANSACTION_SCHEMA)

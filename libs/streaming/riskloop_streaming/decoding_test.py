@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskloop_features.transactions import TRANSACTION_SCHEMA
-from riskloop_streaming.decoding import DecodeError, decode_transaction, encode_transaction, transactions_table
+from riskloop_streaming.decoding import (
+    DecodeError,
+    decode_transaction,
+    decode_transactions,
+    encode_transaction,
+    transactions_table,
+)
 from riskloop_streaming.testing import sample_transaction
 
 
@@ -68,3 +74,69 @@ def test_integers_are_accepted_where_numbers_are_expected() -> None:
 def test_arbitrary_bytes_never_raise(payload: bytes) -> None:
     result = decode_transaction(payload)
     assert isinstance(result, (dict, DecodeError))
+
+
+JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "2026-03-01T12:00:00Z",
+            "2026-03-01T12:00:00.250+01:00",
+            "2026-03-01T12:00:00",
+            "2026-03-01 12:00:00+00:00",
+            "2026-03-01T12:00:00+0000",
+            "20260301T120000Z",
+        ]
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> bytes | None:
+    """A valid message, or one with a field changed, removed or added, or its bytes broken."""
+    record = json.loads(encode_transaction(sample_transaction(draw(st.integers(0, 10_000)))))
+    change = draw(st.sampled_from(["none", "none", "value", "remove", "add", "bytes"]))
+    name = draw(st.sampled_from(sorted(record)))
+    if change == "value":
+        record[name] = draw(JSON_VALUES)
+    elif change == "remove":
+        del record[name]
+    elif change == "add":
+        record[draw(st.sampled_from(["extra", "is_fraud"]))] = draw(JSON_VALUES)
+    payload = json.dumps(record).encode()
+    if change != "bytes":
+        return payload
+    broken = [
+        payload + b" " + payload,
+        payload.replace(b", ", b",\n", 1),
+        b"",
+        b"  ",
+        b"\xef\xbb\xbf" + payload,
+        payload[:-1],
+        payload + b"\xff",
+        None,
+    ]
+    return draw(st.sampled_from(broken))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(messages(), min_size=1, max_size=6))
+def test_a_batch_decodes_exactly_as_its_messages_one_by_one(batch: list[bytes | None]) -> None:
+    table, errors = decode_transactions(batch)
+    one_by_one = [decode_transaction(payload) for payload in batch]
+    assert errors == [(i, d) for i, d in enumerate(one_by_one) if isinstance(d, DecodeError)]
+    assert table.equals(transactions_table([d for d in one_by_one if not isinstance(d, DecodeError)]))
+
+
+def test_a_valid_batch_is_parsed_whole_by_arrow() -> None:
+    from riskloop_streaming.decoding import _parse_whole
+
+    records = [sample_transaction(i) for i in range(500)]
+    table = _parse_whole([encode_transaction(r) for r in records])
+    assert table is not None and table.equals(transactions_table(records))
