@@ -19,6 +19,8 @@ def create_app(settings: RiskloopSettings, *, app_id: str = APP_ID) -> faust.App
         autodiscover=False,
         # State lives in the window aggregators and is rebuilt from the log: no tables, no changelogs.
         store="memory://",
+        # faust still makes its data folder (default: "<app id>-data" in the working directory).
+        datadir=str(settings.data_dir / "faust"),
         web_enabled=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -138,7 +139,9 @@ def test_failed_writes_are_retried_in_order() -> None:
     pipeline.close()
 
 
-def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(kafka_broker: KafkaBroker) -> None:
+def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(
+    kafka_broker: KafkaBroker, tmp_path: Path
+) -> None:
     kafka = fresh_kafka_settings(kafka_broker.bootstrap_servers, partitions=1)
     ensure_topics(kafka)
     produce_transactions(kafka, [sample_transaction(i, at=T0, users=1) for i in range(5)])  # offsets 0..4
@@ -151,10 +154,12 @@ def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(kafka_br
         feast={"online_store": "sqlite", "registry": "x"},
         mlflow={"tracking_uri": "x"},
         fraud_api={"admin_token": "x"},
+        data_dir=tmp_path,
     )
     store, clock = MemoryStore(), Clock(T0 + timedelta(minutes=1))
     pipeline = user_pipeline(store, clock)
     app = create_app(settings, app_id="test-worker")
+    assert Path(app.conf.datadir) == tmp_path / "faust"  # not a folder in whatever directory the worker runs from
     dead_letters = DeadLetterPublisher(kafka)
     # Offsets 0 and 1 were replayed into the state at start: the live reading must not count them again.
     intake = TransactionIntake(pipeline, dead_letters=dead_letters, metrics=pipeline.metrics, replayed_until={0: 2})
