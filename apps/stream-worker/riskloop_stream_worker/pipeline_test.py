@@ -17,6 +17,7 @@ from riskloop_stream_worker.app import create_app
 from riskloop_stream_worker.intake import TransactionIntake
 from riskloop_stream_worker.pipeline import FeaturePipeline
 from riskloop_stream_worker.services import register_services
+from riskloop_stream_worker.worker import WorkerOptions
 from riskloop_streaming.dead_letters import DeadLetterPublisher
 from riskloop_streaming.decoding import transactions_table
 from riskloop_streaming.metrics import StreamMetrics
@@ -163,7 +164,16 @@ def test_the_reader_feeds_new_events_and_skips_those_the_replay_counted(
     dead_letters = DeadLetterPublisher(kafka)
     # Offsets 0 and 1 were replayed into the state at start: the live reading must not count them again.
     intake = TransactionIntake(pipeline, dead_letters=dead_letters, metrics=pipeline.metrics, replayed_until={0: 2})
-    reading = register_services(app, kafka=kafka, intake=intake, pipeline=pipeline)
+    options = WorkerOptions()
+    reading = register_services(
+        app,
+        kafka=kafka,
+        intake=intake,
+        pipeline=pipeline,
+        batch_size=options.batch_size,
+        batch_seconds=options.batch_seconds,
+        age_out_seconds=options.age_out_seconds,
+    )
 
     async def scenario() -> None:
         await reading.reader.start()

@@ -37,11 +37,12 @@ def register_services(
     kafka: KafkaSettings,
     intake: TransactionIntake,
     pipeline: FeaturePipeline,
-    batch_size: int = 5_000,
-    batch_seconds: float = 0.02,
-    age_out_seconds: float = 1.0,
+    batch_size: int,
+    batch_seconds: float,
+    age_out_seconds: float,
 ) -> TransactionReading:
-    """Registers the transaction reading, the arrival-driven refresh and the age-out timer."""
+    """Registers the transaction reading, the arrival-driven refresh and the age-out timer (the sizes and
+    intervals come from `WorkerOptions`, where their defaults live)."""
     reader = BatchReader(
         kafka,
         kafka.raw_transactions_topic,
