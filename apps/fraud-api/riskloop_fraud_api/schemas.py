@@ -52,6 +52,11 @@ class Prediction(BaseModel):
     reasons: list[Reason] = Field(description="Features with the largest |contribution|, largest first.")
     missing_features: list[str] = Field(description="Model features with no value (online store or request).")
     degraded: bool = Field(description="True when the online store was unreachable: every online feature missing.")
+    published: bool = Field(
+        description="False when this prediction was not handed to a connected predictions-topic producer (broker "
+        "unreachable, buffer full, or publishing switched off): monitoring may never see it. The score is not "
+        "affected."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -60,8 +65,7 @@ class PredictResponse(BaseModel):
 
 class ReloadResponse(BaseModel):
     status: str = Field(description="`reloaded` on success.")
-    version: str = Field(
-        description="Version this worker serves now; the other workers follow within the poll interval."
-    )
+    version: str = Field(description="Version every worker of the server serves now.")
     previous_version: str | None = Field(description="Version served before the reload.")
+    workers: int = Field(description="Worker processes serving `version` (all of the server's live workers).")
 

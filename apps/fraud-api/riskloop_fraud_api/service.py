@@ -24,7 +24,7 @@ from riskloop_fraud_api.schemas import Prediction, PredictResponse, ReloadRespon
 from riskloop_http import ValidationStatus
 from riskloop_scoring.champion import NoChampion
 from riskloop_scoring.metrics import model_age_text
-from riskloop_scoring.runtime import FraudScoring, ReloadFailed
+from riskloop_scoring.runtime import FraudScoring, ReloadFailed, WorkersBehind
 from riskloop_scoring.scorer import NoModelLoaded
 
 
@@ -83,15 +83,19 @@ class FraudService:
             detail = [{"loc": loc, "msg": f"max {limit}"}]
             return _error(422, f"transactions: at most {limit} per call", detail)  # type: ignore[return-value]
         try:
-            scores = self.scoring.predict([t.model_dump() for t in transactions])
+            batch = self.scoring.predict([t.model_dump() for t in transactions])
         except NoModelLoaded:
             reason = self.scoring.last_error or "no champion loaded yet"
             return _error(503, f"no fraud model is loaded: {reason}")  # type: ignore[return-value]
-        return PredictResponse(predictions=[Prediction.model_validate(asdict(s)) for s in scores])
+        return PredictResponse(
+            predictions=[Prediction.model_validate({**asdict(s), "published": batch.published}) for s in batch.scores]
+        )
 
     @bentoml.api(route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ReloadResponse:
-        """Load the current champion from MLflow and serve it (needs `Authorization: Bearer <admin token>`)."""
+        """Serve the current MLflow champion in every worker; answers once all of them serve it.
+
+        Needs `Authorization: Bearer <admin token>`."""
         expected = f"Bearer {self.settings.fraud_api.admin_token.get_secret_value()}"
         given = ctx.request.headers.get("authorization", "")
         # With a Context parameter BentoML takes the status from ctx.response, not from a returned Response.
@@ -106,7 +110,12 @@ class FraudService:
         except ReloadFailed as exc:
             ctx.response.status_code = 502
             return _error(502, f"reload failed, the previous model still serves: {exc}")  # type: ignore[return-value]
-        return ReloadResponse(status="reloaded", version=result.version, previous_version=result.previous_version)
+        except WorkersBehind as exc:
+            ctx.response.status_code = 502
+            return _error(502, f"reload incomplete: {exc}")  # type: ignore[return-value]
+        return ReloadResponse(
+            status="reloaded", version=result.version, previous_version=result.previous_version, workers=result.workers
+        )
 
 
 FraudService.add_asgi_middleware(ValidationStatus)

@@ -148,6 +148,9 @@ class FraudApiSettings(_Section):
     reload_poll_seconds: float = Field(
         1.0, gt=0, description="How often each worker checks whether another worker reloaded the model."
     )
+    reload_wait_seconds: float = Field(
+        30.0, gt=0, le=50, description="How long /admin/reload waits for every worker to serve the new model."
+    )
     redis_timeout_seconds: float = Field(
         0.05, gt=0, description="Connect and read timeout to the online store; past it a score is degraded."
     )

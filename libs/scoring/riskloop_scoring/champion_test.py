@@ -4,17 +4,14 @@ import pytest
 
 from riskloop_config.settings import MlflowSettings
 from riskloop_scoring.champion import ModelLoadFailed, NoChampion, load_snapshot
-from riskloop_scoring.online import FeatureRef, OnlineRead
-from riskloop_scoring.testing_models import break_artifacts, local_mlflow, register_model, train_booster
+from riskloop_scoring.testing_models import (
+    NoOnlineStore,
+    break_artifacts,
+    local_mlflow,
+    register_model,
+    train_booster,
+)
 from riskloop_testing.services import free_port
-
-
-class NoOnlineStore:
-    def check(self, refs: object) -> None:
-        pass
-
-    def read(self, entities: list[dict[str, str]], refs: list[FeatureRef]) -> OnlineRead:
-        return OnlineRead(tuple(dict.fromkeys(refs) for _ in entities), degraded=False)
 
 
 @pytest.fixture(scope="module")

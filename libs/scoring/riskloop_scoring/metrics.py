@@ -33,6 +33,13 @@ PREDICTIONS_DROPPED = Counter(
     "riskloop_fraud_predictions_dropped_total",
     "Scores not published to the predictions topic (queue full or broker unreachable).",
 )
+DEPENDENCY_UP = Gauge(
+    "riskloop_fraud_dependency_up",
+    "1 when a dependency (online_store, predictions_topic) answered this worker's last /predict, 0 when it "
+    "was down: scores degraded or not published. The lowest of the workers' values.",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
 RELOADS = Counter(
     "riskloop_fraud_model_reloads_total",
     "Model loads by outcome (ok, failed) and trigger (startup, admin, follow).",

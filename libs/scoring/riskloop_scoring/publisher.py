@@ -3,7 +3,7 @@
 `publish` only appends to a bounded in-memory buffer (dropping, and counting, when it is full); a daemon
 thread runs an aiokafka producer that takes the whole buffer every `flush_seconds` and sends it as one
 produce request. A broker that is down means dropped messages, counted in `dropped`, and a producer that
-keeps retrying to start.
+keeps retrying to start; `connected` says so meanwhile, for callers to flag what they publish.
 
 Why a timed drain rather than a queue the producer blocks on: a wake-up per record (a queue get in an
 executor thread, a hop back to the producer's loop, one produce request per record) cost about 0.7 ms of
@@ -58,15 +58,19 @@ class PredictionPublisher:
         self._flush_seconds = flush_seconds
         self._stop = threading.Event()
         self.stats = PublisherStats()
+        # False until the producer has started, and from any failed start or delivery until the next success.
+        self.connected = False
         self._thread = threading.Thread(target=self._run, name="prediction-publisher", daemon=True)
         self._thread.start()
 
-    def publish(self, key: str, record: dict[str, Any]) -> None:
-        """Queue one record (`record` must not be changed afterwards); never blocks, never raises."""
+    def publish(self, key: str, record: dict[str, Any]) -> bool:
+        """Queue one record (`record` must not be changed afterwards); never blocks, never raises. False when
+        it was dropped (buffer full) or waits for a producer that is not connected."""
         if len(self._pending) >= self._queue_size:  # a bound, not an exact one: two threads may both pass
             self._drop(1)
-            return
+            return False
         self._pending.append((key, record))
+        return self.connected
 
     def _take(self) -> list[tuple[str, dict[str, Any]]]:
         taken = []
@@ -96,6 +100,7 @@ class PredictionPublisher:
             try:
                 await asyncio.wait_for(producer.start(), timeout=10)
             except Exception as exc:  # noqa: BLE001 - a broker that is down is retried, never raised
+                self.connected = False
                 logger.warning("predictions producer cannot start (%s); retrying in %.0f s", exc, backoff)
                 with contextlib.suppress(Exception):
                     await producer.stop()
@@ -103,6 +108,7 @@ class PredictionPublisher:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = self._retry_seconds
+            self.connected = True
             try:
                 await self._send_loop(producer)
             finally:
@@ -126,6 +132,7 @@ class PredictionPublisher:
                     await asyncio.wait_for(self._send(producer, batch), timeout=5)
                     failures = 0
                 except Exception as exc:  # noqa: BLE001 - drop and count; the stream is best-effort
+                    self.connected = False
                     failures += 1
                     if failures >= 10:
                         logger.warning("predictions producer failing (%s); restarting it", exc)
@@ -147,8 +154,10 @@ class PredictionPublisher:
 
     def _settled(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
+            self.connected = False
             self._drop(1)
         else:
+            self.connected = True
             self.stats.sent += 1
 
     def close(self, timeout: float = 5.0) -> None:

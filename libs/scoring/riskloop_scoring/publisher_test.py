@@ -3,10 +3,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 
 from riskloop_config.settings import KafkaSettings
 from riskloop_scoring.publisher import PredictionPublisher
-from riskloop_testing.services import KafkaBroker, free_port
+from riskloop_testing.services import KafkaBroker, free_port, kafka_broker
 
 
 async def _consume(servers: str, topic: str, want: int, timeout: float) -> list[dict[str, object]]:
@@ -33,6 +34,8 @@ def test_published_scores_reach_the_topic(kafka_broker: KafkaBroker) -> None:
         for i in range(20):
             publisher.publish(f"t{i}", {"transaction_id": f"t{i}", "fraud_score": 0.5})
         got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, 20, timeout=30))
+        assert publisher.connected
+        assert publisher.publish("t20", {"transaction_id": "t20"}) is True
     finally:
         publisher.close()
     assert sorted(r["transaction_id"] for r in got) == sorted(f"t{i}" for i in range(20))
@@ -45,9 +48,9 @@ def test_a_missing_broker_never_blocks_and_drops_are_counted() -> None:
     publisher = PredictionPublisher(kafka, queue_size=10, on_drop=dropped.append, retry_seconds=0.1)
     try:
         started = time.monotonic()
-        for i in range(1000):
-            publisher.publish(f"t{i}", {"transaction_id": f"t{i}"})
+        handed_over = [publisher.publish(f"t{i}", {"transaction_id": f"t{i}"}) for i in range(1000)]
         assert time.monotonic() - started < 0.5
+        assert not any(handed_over) and not publisher.connected
     finally:
         publisher.close()
     assert publisher.stats.dropped >= 990 and sum(dropped) == publisher.stats.dropped
@@ -67,3 +70,28 @@ def test_records_published_just_before_close_are_sent(kafka_broker: KafkaBroker)
     got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, 6, timeout=30))
     assert sorted(r["transaction_id"] for r in got) == sorted(["warm", *(f"t{i}" for i in range(5))])
     assert publisher.stats.dropped == 0
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def test_a_broker_that_goes_away_is_reported_and_publishing_resumes_when_it_returns() -> None:
+    with kafka_broker() as broker:
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, predictions_topic="predictions.outage")
+        publisher = PredictionPublisher(kafka, retry_seconds=0.2)
+        try:
+            publisher.publish("before", {"transaction_id": "before"})
+            _wait_for(lambda: publisher.stats.sent == 1, 30, "sent")
+            assert publisher.connected
+            broker.stop()
+            _wait_for(lambda: not publisher.publish("during", {"transaction_id": "during"}), 30, "disconnected")
+            broker.start()  # same port, empty log
+            _wait_for(lambda: publisher.publish("after", {"transaction_id": "after"}), 60, "reconnected")
+            got = asyncio.run(_consume(broker.bootstrap_servers, kafka.predictions_topic, 1, timeout=30))
+        finally:
+            publisher.close()
+    assert "after" in {r["transaction_id"] for r in got}

@@ -8,6 +8,7 @@ the background, so the server comes up and reports why instead of crash-looping.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,7 @@ from riskloop_scoring import metrics
 from riskloop_scoring.champion import ModelLoadFailed, NoChampion, load_snapshot
 from riskloop_scoring.online import RedisFeatureReader
 from riskloop_scoring.publisher import PredictionPublisher
-from riskloop_scoring.rollout import VersionBoard
+from riskloop_scoring.rollout import VersionBoard, WantedVersion, WorkerState
 from riskloop_scoring.scorer import FeatureReader, Score, Scorer, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,23 @@ class ReloadFailed(RuntimeError):
     """The champion could not be loaded; the model that was serving still serves."""
 
 
+class WorkersBehind(RuntimeError):
+    """The new version serves in this worker, but other workers did not confirm it in time (they keep trying)."""
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    scores: list[Score]
+    # False when a score of the batch was not handed to a connected predictions producer (broker down or
+    # buffer full): monitoring may never see it.
+    published: bool
+
+
 @dataclass(frozen=True)
 class ReloadResult:
     version: str
     previous_version: str | None
+    workers: int  # live workers serving `version` when the reload answered, this one included
 
 
 class FraudScoring:
@@ -64,8 +78,10 @@ class FraudScoring:
                 on_drop=lambda n: metrics.PREDICTIONS_DROPPED.inc(n),
             )
         self._publisher = publisher
+        self._dependencies_up: dict[str, bool] = {}
         self._scorer = Scorer(self._reader, top_k=api.reasons_top_k)
         self._board = VersionBoard(board_path)
+        self._pid = os.getpid()
         self._seen_generation = 0
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -92,7 +108,7 @@ class FraudScoring:
 
     # --- scoring -----------------------------------------------------------------------------------
 
-    def predict(self, transactions: Sequence[Mapping[str, Any]]) -> list[Score]:
+    def predict(self, transactions: Sequence[Mapping[str, Any]]) -> ScoredBatch:
         """Score a batch (raises `NoModelLoaded`), record metrics, publish each score."""
         started = time.perf_counter()
         scores = self._scorer.score(transactions)
@@ -104,16 +120,27 @@ class FraudScoring:
                 metrics.FEATURE_MISSES.labels(feature).inc()
         if scores and scores[0].degraded:
             metrics.DEGRADED.inc(len(scores))
-        if self._publisher is not None:
-            for txn, score in zip(transactions, scores, strict=True):
-                self._publisher.publish(score.transaction_id, _prediction_record(txn, score))
-        return scores
+        if scores:
+            self._record_dependency("online_store", up=not scores[0].degraded)
+        if self._publisher is None:  # publishing switched off (fraud_api.publish_predictions)
+            return ScoredBatch(scores, published=False)
+        published = True
+        for txn, score in zip(transactions, scores, strict=True):
+            published &= self._publisher.publish(score.transaction_id, _prediction_record(txn, score))
+        self._record_dependency("predictions_topic", up=published)
+        return ScoredBatch(scores, published)
+
+    def _record_dependency(self, dependency: str, *, up: bool) -> None:
+        # Set only on a change: in multiprocess mode each set is a write to a shared file.
+        if self._dependencies_up.get(dependency) != up:
+            self._dependencies_up[dependency] = up
+            metrics.DEPENDENCY_UP.labels(dependency).set(1 if up else 0)
 
     # --- reloads -----------------------------------------------------------------------------------
 
     def reload(self) -> ReloadResult:
-        """Load the current champion, swap it in here and tell the other workers. Raises `NoChampion`
-        or `ReloadFailed`; either way the previous model keeps serving."""
+        """Load the current champion, swap it in here, tell the other workers and wait until they all serve
+        it. Raises `NoChampion` or `ReloadFailed` (the previous model keeps serving), or `WorkersBehind`."""
         with self._reload_lock:
             previous = self._scorer.snapshot
             try:
@@ -131,11 +158,47 @@ class FraudScoring:
                 metrics.RELOADS.labels("failed", "admin").inc()
                 reason = f"version {snapshot.version} loaded but not shared with the other workers: {exc}"
                 raise ReloadFailed(reason) from None
-            self._install(snapshot, "admin")
             self._seen_generation = wanted.generation
-        return ReloadResult(snapshot.version, previous.version if previous else None)
+            self._install(snapshot, "admin")
+        workers = self._await_workers(wanted)
+        return ReloadResult(snapshot.version, previous.version if previous else None, workers)
+
+    def _await_workers(self, wanted: WantedVersion) -> int:
+        """Until every other live worker reports `wanted` (or a later reload); the number of workers serving
+        it. Raises `WorkersBehind` naming the ones that failed or did not answer within reload_wait_seconds."""
+        deadline = time.monotonic() + self._settings.fraud_api.reload_wait_seconds
+        while True:
+            others = [w for w in self._board.workers() if w.pid != self._pid]
+            behind = [w for w in others if w.generation < wanted.generation or w.error]
+            failed = [w for w in behind if w.generation >= wanted.generation]
+            if not behind:
+                return 1 + len(others)
+            if len(failed) == len(behind) or time.monotonic() >= deadline:
+                serving = 1 + len(others) - len(behind)
+                details = "; ".join(
+                    f"worker {w.pid} serves {w.version or 'no model'}"
+                    + (f" ({w.error})" if w.error else " (not switched yet)")
+                    for w in behind
+                )
+                raise WorkersBehind(
+                    f"version {wanted.version} serves in {serving} of {1 + len(others)} workers; {details}; "
+                    "those workers keep trying"
+                )
+            time.sleep(0.05)
+
+    def _report(self, error: str | None = None, *, generation: int | None = None) -> None:
+        """Tell the board what this worker serves (for a reload waiting on the workers): as of
+        `_seen_generation`, or of the `generation` it failed to follow."""
+        current = self._scorer.snapshot
+        version = current.version if current else None
+        state = WorkerState(self._pid, self._seen_generation if generation is None else generation, version, error)
+        try:
+            self._board.report(state)
+        except OSError as exc:
+            logger.warning("could not report this worker's model version: %s", exc)
 
     def _install(self, snapshot: Snapshot, trigger: str) -> None:
+        """Serve `snapshot` (set `_seen_generation` first: the report carries it)."""
         previous = self._scorer.swap(snapshot)
         if previous is not None and previous.version != snapshot.version:
             metrics.MODEL_INFO.labels(previous.version).set(0)
@@ -144,6 +207,7 @@ class FraudScoring:
             metrics.MODEL_REGISTERED.set(snapshot.registered_at.timestamp())
         metrics.RELOADS.labels("ok", trigger).inc()
         self.last_error = None
+        self._report()
         logger.info("serving model version %s (%s)", snapshot.version, trigger)
 
     def _initial_load(self) -> None:
@@ -156,10 +220,11 @@ class FraudScoring:
             if str(exc) != self.last_error:
                 logger.warning("no model to serve yet: %s", exc)
             self.last_error = str(exc)
+            self._report(str(exc))
             return
-        self._install(snapshot, "startup")
         if wanted is not None:
             self._seen_generation = wanted.generation
+        self._install(snapshot, "startup")
 
     def _follow(self) -> None:
         poll = self._settings.fraud_api.reload_poll_seconds
@@ -175,6 +240,7 @@ class FraudScoring:
         if wanted is not None and wanted.generation > self._seen_generation:
             if current is not None and current.version == wanted.version:
                 self._seen_generation = wanted.generation
+                self._report()
                 return
             with self._reload_lock:
                 try:
@@ -182,9 +248,11 @@ class FraudScoring:
                 except (NoChampion, ModelLoadFailed) as exc:
                     metrics.RELOADS.labels("failed", "follow").inc()
                     self.last_error = str(exc)
+                    # `_seen_generation` stays behind, so the next poll tries again.
+                    self._report(str(exc), generation=wanted.generation)
                     return
-                self._install(snapshot, "follow")
                 self._seen_generation = wanted.generation
+                self._install(snapshot, "follow")
         elif current is None:
             # No model yet: keep trying the champion, so the worker becomes ready once one is registered.
             with self._reload_lock:

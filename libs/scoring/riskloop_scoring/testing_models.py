@@ -5,7 +5,7 @@ and online features written by Feast's own Redis writer. Plain xgboost and mlflo
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ import xgboost as xgb
 
 from riskloop_config.settings import MlflowSettings, RedisSettings
 from riskloop_features.names import EVENT_KEY, EVENT_REALTIME_VIEW, USER_BEHAVIOR_VIEW, USER_KEY, USER_REALTIME_VIEW
+from riskloop_scoring.online import FeatureRef, OnlineRead
 from riskloop_training.model_contract import METADATA_ARTIFACT, MLMODEL_METADATA_KEY, ModelMetadata, registry_client
 
 # Request fields, bare online names and a `view:feature` name, two of them categorical: every path of
@@ -78,6 +79,17 @@ def train_booster(*, rounds: int = 20, seed: int = 7) -> tuple[xgb.Booster, Mode
         metrics={},
     )
     return booster, metadata
+
+
+class NoOnlineStore:
+    """A feature reader whose store holds nothing (every feature missing, not degraded): for tests about
+    models and reloads, where online values do not matter."""
+
+    def check(self, refs: object) -> None:
+        pass
+
+    def read(self, entities: Sequence[Mapping[str, str]], refs: Sequence[FeatureRef]) -> OnlineRead:
+        return OnlineRead(tuple(dict.fromkeys(refs) for _ in entities), degraded=False)
 
 
 def local_mlflow(folder: Path) -> MlflowSettings:

@@ -61,14 +61,19 @@ class ReloadEndpoint:
 
 @pytest.fixture
 def reload_endpoint() -> Iterator[ReloadEndpoint]:
-    """A real HTTP server recording each request's path and Authorization header."""
+    """A real HTTP server standing in for the fraud API (which needs a trained model and Redis to start):
+    records each request's path and Authorization header, answers `status` with an error body like the API's."""
     endpoint = ReloadEndpoint(url="", status=200)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             endpoint.calls.append((self.path, self.headers.get("Authorization")))
+            body = b"{}" if endpoint.status == 200 else b'{"error": "reload failed: no champion"}'
             self.send_response(endpoint.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -200,5 +205,6 @@ def test_promotion_asks_the_fraud_api_to_reload_and_a_failed_reload_is_reported(
     again = train_and_register(frame, lenient, mlflow_settings=settings, fraud_api=fraud_api)
     assert again.promoted
     assert again.reload is not None and not again.reload.ok and "HTTP 503" in again.reload.detail
+    assert again.reload.detail.endswith(": reload failed: no champion")  # the service's own reason
     # The promotion stands although the service did not reload.
     assert load_champion(settings).version == again.version == "2"
