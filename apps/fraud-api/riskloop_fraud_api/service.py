@@ -10,9 +10,7 @@ from __future__ import annotations
 import gc
 import hmac
 import os
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import bentoml
@@ -24,6 +22,7 @@ from riskloop_fraud_api.schemas import Prediction, PredictResponse, ReloadRespon
 from riskloop_http import ValidationStatus
 from riskloop_scoring.champion import NoChampion
 from riskloop_scoring.metrics import model_age_text
+from riskloop_scoring.rollout import server_board_path
 from riskloop_scoring.runtime import FraudScoring, ReloadFailed, WorkersBehind
 from riskloop_scoring.scorer import NoModelLoaded
 
@@ -51,10 +50,8 @@ class FraudService:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # progress bars in server logs
         self.settings = load_settings()
-        # One board per server, in its machine's temp folder (writable whatever the image's user): workers are
-        # children of the one serving process, so its pid names the server.
-        board = Path(tempfile.gettempdir()) / f"riskloop-fraud-api-{os.getppid()}" / "wanted-model.json"
-        self.scoring = FraudScoring(self.settings, board_path=board)
+        # One board per server: workers are children of the one serving process, so its pid names the server.
+        self.scoring = FraudScoring(self.settings, board_path=server_board_path(os.getppid()))
         # Everything loaded so far (bentoml, mlflow, xgboost, the model) lives as long as the worker: moved out
         # of the collector's generations, a full collection scans only what requests allocate instead of that
         # whole heap (a likely cause of the rare 100+ ms stalls seen at 200 req/s without it).

@@ -7,10 +7,12 @@ import contextlib
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskloop_scoring.rollout import VersionBoard, server_board_path
 from riskloop_testing.services import (
     ServiceUnavailable,
     free_port,
@@ -39,6 +41,19 @@ class RunningServer:
     def wait_ready(self, *, timeout: float = 90.0) -> None:
         """Until /readyz answers 200 (a champion is loaded)."""
         self._wait(f"{self.url}/readyz", timeout, lambda status: status == 200)
+
+    def wait_all_workers(self, workers: int, *, timeout: float = 90.0) -> None:
+        """Until `workers` worker processes serve a model. /readyz answers from whichever worker accepts the
+        probe: without this, keep-alive clients connecting at once could all land on the first worker ready."""
+        board = VersionBoard(server_board_path(self.process.pid))
+        deadline = time.monotonic() + timeout
+        while len([w for w in board.workers() if w.version is not None and w.error is None]) < workers:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise ServerNotReady(
+                    f"{workers} workers did not all serve a model within {timeout:.0f} s "
+                    f"(reports: {board.workers()}); log tail:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
 
     def wait_listening(self, *, timeout: float = 90.0) -> None:
         """Until the server answers at all, ready or not."""
@@ -90,9 +105,11 @@ def server_env(
 
 
 @contextlib.contextmanager
-def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = True) -> Iterator[RunningServer]:
+def served(
+    env: Mapping[str, str], *, port: int | None = None, ready: bool = True, workers: int = 2
+) -> Iterator[RunningServer]:
     """The app's own `serve` command as a subprocess (its own process group), killed with all its workers
-    at exit."""
+    at exit. With `ready`, yielded once all `workers` serve a model."""
     port = port or free_port()
     log_path = Path(tempfile.mkdtemp(prefix="riskloop-fraud-api-")) / "server.log"
     with open(log_path, "ab") as log:
@@ -111,6 +128,7 @@ def served(env: Mapping[str, str], *, port: int | None = None, ready: bool = Tru
     try:
         if ready:
             server.wait_ready()
+            server.wait_all_workers(workers)
         else:
             server.wait_listening()
         yield server

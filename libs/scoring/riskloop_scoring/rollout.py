@@ -16,6 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
+def server_board_path(server_pid: int, *, app: str = "riskloop-fraud-api") -> Path:
+    """The board of the server whose workers are children of `server_pid`, in the machine's temp folder
+    (writable whatever the image's user)."""
+    return Path(tempfile.gettempdir()) / f"{app}-{server_pid}" / "wanted-model.json"
+
+
 @dataclass(frozen=True)
 class WantedVersion:
     version: str
