@@ -121,6 +121,13 @@ def _server_quantiles(metrics_text: str, q: float) -> dict[str, float]:
     return quantiles
 
 
+def _worker_cpu_seconds(server_pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) each worker process of the server has used so far."""
+    import psutil  # pants: no-infer-dep (comes with bentoml)
+
+    return {child.pid: sum(child.cpu_times()[:2]) for child in psutil.Process(server_pid).children()}
+
+
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2] * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
@@ -350,9 +357,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print("starting the service ...")
         with served(env) as server:
             open_loop = _open_loop(server.url, args.rate, args.seconds, args.connections)
+            cpu_before, started = _worker_cpu_seconds(server.process.pid), time.perf_counter()
             latencies, failures = _run_on_select_loop(open_loop)
+            elapsed = time.perf_counter() - started
+            cpu_after = _worker_cpu_seconds(server.process.pid)
+            worker_cpu = {pid: cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after}
             with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
-                server_p99 = _server_quantiles(response.read().decode(), 0.99)
+                metrics_text = response.read().decode()
+            server_p50 = _server_quantiles(metrics_text, 0.5)
+            server_p99 = _server_quantiles(metrics_text, 0.99)
             throughput = asyncio.run(_closed_loop(server.url, args.concurrency, 10.0))
 
     table = Table(title="/predict, one transaction (milliseconds)")
@@ -380,7 +393,15 @@ def main(argv: list[str] | None = None) -> int:
         "latency from the scheduled send)"
     )
     for name, bound in sorted(server_p99.items()):
-        console.print(f"server-side p99 (histogram {name}): <= {bound:g} ms", soft_wrap=True)
+        console.print(
+            f"server-side p50 / p99 (histogram {name}): <= {server_p50[name]:g} / <= {bound:g} ms", soft_wrap=True
+        )
+    shares = " / ".join(f"{100 * cpu / elapsed:.0f}%" for cpu in sorted(worker_cpu.values(), reverse=True))
+    per_request = 1000 * sum(worker_cpu.values()) / max(1, len(latencies))
+    console.print(
+        f"server workers' CPU during the open loop: {shares} of a core, {per_request:.2f} ms per request "
+        "(a keep-alive connection stays with the worker that accepted it)"
+    )
     console.print(f"closed-loop throughput ({args.concurrency} clients): {throughput:.0f} req/s")
     console.print(f"naive / ours (in-process): p50 x{naive_p50 / ours_p50:.1f}, p99 x{naive_p99 / ours_p99:.1f}")
     console.print(f"ours / floor (in-process): p50 x{ours_p50 / floor_p50:.1f}, p99 x{ours_p99 / floor_p99:.1f}")
