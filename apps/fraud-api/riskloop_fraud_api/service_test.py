@@ -131,21 +131,36 @@ def server(
     kafka_broker: services.KafkaBroker,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningServer]:
-    env = server_env(
+    env = shared_env(
+        registry,
+        online_store,
+        kafka_broker,
+        tmp_path_factory.mktemp("var"),
+        RISKLOOP_FRAUD_API__MAX_BATCH_SIZE="8",
+        RISKLOOP_KAFKA__PREDICTIONS_TOPIC="predictions.fraud.test",
+    )
+    with served(env) as running:
+        yield running
+
+
+def shared_env(
+    registry: Registry,
+    online_store: services.RedisDatabase,
+    broker: services.KafkaBroker,
+    data_dir: Path,
+    **extra: str,
+) -> dict[str, str]:
+    """A server's environment on this module's registry and online store."""
+    return server_env(
         redis_host=online_store.host,
         redis_port=online_store.port,
         redis_db=online_store.db,
         tracking_uri=registry.mlflow.tracking_uri,
         artifact_location=str(registry.mlflow.artifact_location),
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        data_dir=tmp_path_factory.mktemp("var"),
-        extra={
-            "RISKLOOP_FRAUD_API__MAX_BATCH_SIZE": "8",
-            "RISKLOOP_KAFKA__PREDICTIONS_TOPIC": "predictions.fraud.test",
-        },
+        bootstrap_servers=broker.bootstrap_servers,
+        data_dir=data_dir,
+        extra=extra,
     )
-    with served(env) as running:
-        yield running
 
 
 # --- scoring ---------------------------------------------------------------------------------------------
@@ -415,16 +430,8 @@ def test_predictions_topic_down_scores_still_answer_flagged_and_publishing_recov
             time.sleep(0.05)
 
     with services.kafka_broker() as broker:
-        env = server_env(
-            redis_host=online_store.host,
-            redis_port=online_store.port,
-            redis_db=online_store.db,
-            tracking_uri=registry.mlflow.tracking_uri,
-            artifact_location=str(registry.mlflow.artifact_location),
-            bootstrap_servers=broker.bootstrap_servers,
-            data_dir=tmp_path / "var",
-            extra={"RISKLOOP_KAFKA__PREDICTIONS_TOPIC": "predictions.fraud.outage"},
-        )
+        topic = {"RISKLOOP_KAFKA__PREDICTIONS_TOPIC": "predictions.fraud.outage"}
+        env = shared_env(registry, online_store, broker, tmp_path / "var", **topic)
         with served(env) as running:
             published_streak(True, streak=10, timeout=30)
             broker.stop()

@@ -47,6 +47,18 @@ def scoring(settings: RiskloopSettings, board: Path) -> FraudScoring:
     return FraudScoring(settings, board_path=board, reader=NoOnlineStore())
 
 
+@pytest.fixture
+def two_workers(
+    settings: RiskloopSettings, tmp_path: Path, other_pid: int
+) -> Iterator[tuple[VersionBoard, FraudScoring]]:
+    """The board, with another live worker on it serving version 1, and this process's worker."""
+    board = VersionBoard(tmp_path / "wanted.json")
+    board.report(WorkerState(other_pid, 0, "1"))
+    worker = scoring(settings, board.path)
+    yield board, worker
+    worker.close()
+
+
 def follow_next_reload(board: VersionBoard, pid: int, *, error: str | None = None) -> threading.Thread:
     """Another worker's report for the next generation posted, as its follower would write it."""
     start = board.read()
@@ -74,52 +86,37 @@ def test_alone_a_reload_answers_at_once_for_one_worker(settings: RiskloopSetting
 
 
 def test_a_reload_answers_once_the_other_worker_serves_the_version(
-    settings: RiskloopSettings, tmp_path: Path, other_pid: int
+    two_workers: tuple[VersionBoard, FraudScoring], other_pid: int
 ) -> None:
-    board = VersionBoard(tmp_path / "wanted.json")
-    board.report(WorkerState(other_pid, 0, "1"))
-    worker = scoring(settings, board.path)
-    try:
-        follower = follow_next_reload(board, other_pid)
-        result = worker.reload()
-        follower.join()
-        assert result.workers == 2
-        assert {w.pid: w.version for w in board.workers()}[other_pid] == result.version
-    finally:
-        worker.close()
+    board, worker = two_workers
+    follower = follow_next_reload(board, other_pid)
+    result = worker.reload()
+    follower.join()
+    assert result.workers == 2
+    assert {w.pid: w.version for w in board.workers()}[other_pid] == result.version
 
 
 def test_a_worker_that_does_not_switch_in_time_is_named(
-    settings: RiskloopSettings, tmp_path: Path, other_pid: int
+    settings: RiskloopSettings, two_workers: tuple[VersionBoard, FraudScoring], other_pid: int
 ) -> None:
-    board = VersionBoard(tmp_path / "wanted.json")
-    board.report(WorkerState(other_pid, 0, "1"))
-    worker = scoring(settings, board.path)
-    try:
-        started = time.monotonic()
-        behind = rf"serves in 1 of 2 workers; worker {other_pid} serves 1 \(not switched yet\)"
-        with pytest.raises(WorkersBehind, match=behind):
-            worker.reload()
-        assert time.monotonic() - started >= settings.fraud_api.reload_wait_seconds
-        assert worker.snapshot is not None  # this worker did switch
-    finally:
-        worker.close()
+    _, worker = two_workers
+    started = time.monotonic()
+    behind = rf"serves in 1 of 2 workers; worker {other_pid} serves 1 \(not switched yet\)"
+    with pytest.raises(WorkersBehind, match=behind):
+        worker.reload()
+    assert time.monotonic() - started >= settings.fraud_api.reload_wait_seconds
+    assert worker.snapshot is not None  # this worker did switch
 
 
 def test_a_worker_that_failed_to_load_is_reported_without_waiting(
-    settings: RiskloopSettings, tmp_path: Path, other_pid: int
+    settings: RiskloopSettings, two_workers: tuple[VersionBoard, FraudScoring], other_pid: int
 ) -> None:
-    board = VersionBoard(tmp_path / "wanted.json")
-    board.report(WorkerState(other_pid, 0, "1"))
-    worker = scoring(settings, board.path)
-    try:
-        follow_next_reload(board, other_pid, error="artifacts gone")
-        started = time.monotonic()
-        with pytest.raises(WorkersBehind, match=rf"worker {other_pid} serves no model \(artifacts gone\)"):
-            worker.reload()
-        assert time.monotonic() - started < settings.fraud_api.reload_wait_seconds
-    finally:
-        worker.close()
+    board, worker = two_workers
+    follow_next_reload(board, other_pid, error="artifacts gone")
+    started = time.monotonic()
+    with pytest.raises(WorkersBehind, match=rf"worker {other_pid} serves no model \(artifacts gone\)"):
+        worker.reload()
+    assert time.monotonic() - started < settings.fraud_api.reload_wait_seconds
 
 
 def test_reports_of_workers_that_are_gone_are_ignored_and_deleted(settings: RiskloopSettings, tmp_path: Path) -> None:
