@@ -168,7 +168,8 @@ class _Connection(asyncio.Protocol):
             head = bytes(self._buffer[:end]).lower()
             self._status = int(head[9:12])
             at = head.find(b"\r\ncontent-length:")
-            length = int(head[at + 17 : head.find(b"\r\n", at + 2)]) if at >= 0 else 0
+            line_end = head.find(b"\r\n", at + 2)
+            length = int(head[at + 17 : line_end if line_end >= 0 else len(head)]) if at >= 0 else 0
             self._need = end + 4 + length
         if len(self._buffer) >= self._need:
             del self._buffer[: self._need]

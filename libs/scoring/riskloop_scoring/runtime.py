@@ -75,6 +75,7 @@ class FraudScoring:
             publisher = PredictionPublisher(
                 settings.kafka,
                 queue_size=api.predictions_queue_size,
+                flush_seconds=api.predictions_flush_seconds,
                 on_drop=lambda n: metrics.PREDICTIONS_DROPPED.inc(n),
             )
         self._publisher = publisher

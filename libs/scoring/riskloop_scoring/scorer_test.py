@@ -105,6 +105,12 @@ def test_a_model_whose_metadata_reorders_the_boosters_features_is_refused(model:
         prepare(LoadedModel(model.booster, metadata, "9"), FrameReader(frame))
 
 
+def test_a_model_whose_scores_are_not_probabilities_is_refused() -> None:
+    booster, metadata = train_booster(rounds=3, objective="binary:logitraw")
+    with pytest.raises(ModelIncompatible, match="objective binary:logitraw"):
+        prepare(LoadedModel(booster, metadata, "raw"), FrameReader(synthetic_frame(rows=10)[0]))
+
+
 def test_swaps_are_atomic_for_concurrent_batches(model: LoadedModel) -> None:
     frame, _ = synthetic_frame(rows=20, seed=5)
     reader = FrameReader(frame)

@@ -58,14 +58,16 @@ def synthetic_frame(rows: int = 600, seed: int = 7) -> tuple[pd.DataFrame, np.nd
     return frame, labels
 
 
-def train_booster(*, rounds: int = 20, seed: int = 7) -> tuple[xgb.Booster, ModelMetadata]:
+def train_booster(
+    *, rounds: int = 20, seed: int = 7, objective: str = "binary:logistic"
+) -> tuple[xgb.Booster, ModelMetadata]:
     from riskloop_training.model_contract import encode_features
 
     frame, labels = synthetic_frame(seed=seed)
     encoded = encode_features(frame, feature_names=FEATURE_NAMES, categories=CATEGORIES)
     matrix = xgb.DMatrix(encoded, label=labels, enable_categorical=True)
     booster = xgb.train(
-        {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "seed": seed, "max_cat_to_onehot": 1},
+        {"objective": objective, "max_depth": 3, "eta": 0.3, "seed": seed, "max_cat_to_onehot": 1},
         matrix,
         num_boost_round=rounds,
     )
