@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
 from riskloop_scoring.online import FeatureRef, OnlineRead
-from riskloop_scoring.scorer import ModelIncompatible, NoModelLoaded, Scorer, prepare
-from riskloop_scoring.testing_models import FEATURE_NAMES, synthetic_frame, train_booster
-from riskloop_training.model_contract import LoadedModel, ModelMetadata
+from riskloop_scoring.scorer import ModelIncompatible, NoModelLoaded, Scorer, _contributions, prepare
+from riskloop_scoring.testing_models import CATEGORIES, FEATURE_NAMES, synthetic_frame, train_booster
+from riskloop_training.model_contract import LoadedModel, ModelMetadata, encode_features
 
 
 class FrameReader:
@@ -82,6 +83,23 @@ def test_reasons_sum_with_the_bias_to_the_log_odds(model: LoadedModel) -> None:
         biases.append(margin - sum(r.contribution for r in score.reasons))
     # What the features do not explain is the model's constant bias, the same for every row.
     assert max(biases) - min(biases) < 1e-4
+
+
+def test_contributions_through_the_c_api_are_xgboosts_own(model: LoadedModel) -> None:
+    frame, _ = synthetic_frame(rows=300, seed=21)
+    frame.loc[::4, "payment_method"] = None
+    frame.loc[::6, "preferred_category"] = "opera"  # unseen in training
+    encoded = encode_features(frame, feature_names=FEATURE_NAMES, categories=CATEGORIES)
+    columns = [
+        np.where(column.cat.codes < 0, np.nan, column.cat.codes)
+        if isinstance(column.dtype, pd.CategoricalDtype)
+        else column.to_numpy(np.float64)
+        for _, column in encoded.items()
+    ]
+    rows = np.column_stack(columns).astype(np.float32)  # category codes, as requests send them
+    public = model.booster.predict(xgb.DMatrix(rows, missing=np.nan), pred_contribs=True, validate_features=False)
+    np.testing.assert_array_equal(_contributions(model.booster, rows), public)
+    np.testing.assert_array_equal(_contributions(model.booster, rows[:1]), public[:1])
 
 
 def test_no_model_is_an_error_of_its_own() -> None:
