@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import hmac
 import os
-from dataclasses import asdict
 from typing import Annotated
 
 import bentoml
@@ -24,11 +23,25 @@ from riskloop_scoring.champion import NoChampion
 from riskloop_scoring.metrics import model_age_text
 from riskloop_scoring.rollout import server_board_path
 from riskloop_scoring.runtime import FraudScoring, ReloadFailed, WorkersBehind
-from riskloop_scoring.scorer import NoModelLoaded
+from riskloop_scoring.scorer import NoModelLoaded, Score
 
 
 def _error(status: int, message: str, detail: object = None) -> JSONResponse:
     return JSONResponse({"error": message, "detail": detail}, status_code=status)
+
+
+def _prediction(score: Score, published: bool) -> Prediction:
+    # Field by field: dataclasses.asdict deep-copies every reason, ~25 µs of a request's CPU.
+    return Prediction(
+        transaction_id=score.transaction_id,
+        fraud_score=score.fraud_score,
+        is_fraud=score.is_fraud,
+        model_version=score.model_version,
+        reasons=[{"feature": r.feature, "value": r.value, "contribution": r.contribution} for r in score.reasons],
+        missing_features=list(score.missing_features),
+        degraded=score.degraded,
+        published=published,
+    )
 
 
 @bentoml.service(
@@ -84,9 +97,7 @@ class FraudService:
         except NoModelLoaded:
             reason = self.scoring.last_error or "no champion loaded yet"
             return _error(503, f"no fraud model is loaded: {reason}")  # type: ignore[return-value]
-        return PredictResponse(
-            predictions=[Prediction.model_validate({**asdict(s), "published": batch.published}) for s in batch.scores]
-        )
+        return PredictResponse(predictions=[_prediction(score, batch.published) for score in batch.scores])
 
     @bentoml.api(route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ReloadResponse:

@@ -124,10 +124,7 @@ class RedisFeatureReader:
                 commands.setdefault((view, key), [field_name(r.view, r.name) for r in view_refs])
             row_keys.append(keys)
         try:
-            with self._client.pipeline(transaction=False) as pipe:
-                for (_, key), fields in commands.items():
-                    pipe.hmget(key, fields)
-                replies = pipe.execute()
+            replies = self._round_trip([("HMGET", key, *fields) for (_, key), fields in commands.items()])
         except (redis.exceptions.RedisError, OSError):
             with self._lock:
                 self._down_until = time.monotonic() + self._retry_seconds
@@ -142,6 +139,20 @@ class RedisFeatureReader:
                 row.update(decoded[(view, key)])
             rows.append(row)
         return OnlineRead(tuple(rows), degraded=False)
+
+    def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Every command's reply, sent and read on one connection in one round trip: what a redis-py
+        pipeline does, without its bookkeeping (~30 µs of a request's CPU)."""
+        pool = self._client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            return [connection.read_response() for _ in commands]
+        except BaseException:
+            connection.disconnect()  # a reply left unread would answer the next request on this connection
+            raise
+        finally:
+            pool.release(connection)
 
     def _all_missing(self, entities: Sequence[Mapping[str, str]], refs: Sequence[FeatureRef]) -> OnlineRead:
         return OnlineRead(tuple(dict.fromkeys(refs) for _ in entities), degraded=True)

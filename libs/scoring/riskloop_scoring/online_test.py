@@ -26,28 +26,28 @@ def _settings(db: RedisDatabase) -> RedisSettings:
     return RedisSettings(host=db.host, port=db.port, db=db.db)
 
 
-class _CountingPipelines(redis.Redis):
-    executed = 0
+class _CountingConnection(redis.Connection):
+    """Counts what is written to Redis: one write is one round trip."""
 
-    def pipeline(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        pipe = super().pipeline(*args, **kwargs)
-        original = pipe.execute
+    writes = 0
 
-        def execute(*a, **k):  # type: ignore[no-untyped-def]
-            _CountingPipelines.executed += 1
-            return original(*a, **k)
-
-        pipe.execute = execute  # type: ignore[method-assign]
-        return pipe
+    def send_packed_command(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _CountingConnection.writes += 1
+        return super().send_packed_command(*args, **kwargs)
 
 
 def test_reads_what_feasts_writer_wrote_for_a_whole_batch_in_one_round_trip(redis_database: RedisDatabase) -> None:
     write_default_features(_settings(redis_database), project="riskloop")
     reader = RedisFeatureReader(_settings(redis_database), project="riskloop")
-    reader._client = _CountingPipelines(host=redis_database.host, port=redis_database.port, db=redis_database.db)
-    before = _CountingPipelines.executed
-    read = reader.read([_entity("u1", "e1"), _entity("u3", "e2"), _entity("u1", "e2"), _entity("u2", "e1")], REFS)
-    assert _CountingPipelines.executed - before == 1
+    pool = redis.ConnectionPool(
+        host=redis_database.host, port=redis_database.port, db=redis_database.db, connection_class=_CountingConnection
+    )
+    reader._client = redis.Redis(connection_pool=pool)
+    entities = [_entity("u1", "e1"), _entity("u3", "e2"), _entity("u1", "e2"), _entity("u2", "e1")]
+    reader.read(entities, REFS)  # connects: the handshake's commands are not the read's
+    before = _CountingConnection.writes
+    read = reader.read(entities, REFS)
+    assert _CountingConnection.writes - before == 1
     assert not read.degraded
     assert read.rows[0] == {COUNT: 9, AMOUNT: 1800.0, CATEGORY: "concert", INVENTORY: 120}
     assert read.rows[1] == dict.fromkeys(REFS)
