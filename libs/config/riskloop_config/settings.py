@@ -165,7 +165,7 @@ class FraudApiSettings(_Section):
         gt=0,
         le=10,
         description="How often waiting scores are sent to the predictions topic, so how late they may reach it. "
-        "Each send costs the worker about a millisecond of CPU whatever it carries.",
+        "Each send costs the worker about a millisecond of CPU on top of what its records cost.",
     )
     publish_predictions: bool = Field(True, description="Publish every score to kafka.predictions_topic.")
 

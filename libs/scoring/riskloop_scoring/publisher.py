@@ -9,9 +9,9 @@ Why a timed drain rather than a queue the producer blocks on: a wake-up per reco
 executor thread, a hop back to the producer's loop, one produce request per record) cost about 0.7 ms of
 CPU per prediction in the serving process, more than scoring it, and its threads took the GIL from the
 requests. Appending to a deque costs no wake-up, JSON encoding happens in the producer thread, and the
-predictions topic is at most `flush_seconds` later. Each send also costs about a millisecond of the
-process's CPU whatever it carries (a produce round trip through aiokafka), so the fraud API sends four
-times a second rather than twenty (`fraud_api.predictions_flush_seconds`).
+predictions topic is at most `flush_seconds` later. Each send costs the process about a millisecond of CPU
+(a produce round trip through aiokafka) on top of ~40 µs per record, so the fraud API sends four times a
+second rather than twenty (`fraud_api.predictions_flush_seconds`): 65 instead of 155 µs per prediction.
 """
 
 from __future__ import annotations
