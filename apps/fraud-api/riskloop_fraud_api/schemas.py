@@ -54,8 +54,9 @@ class Prediction(BaseModel):
     degraded: bool = Field(description="True when the online store was unreachable: every online feature missing.")
     published: bool = Field(
         description="False when this prediction was not handed to a connected predictions-topic producer (broker "
-        "unreachable, buffer full, or publishing switched off): monitoring may never see it. The score is not "
-        "affected."
+        "unreachable, buffer full, or publishing switched off): monitoring sees it only if the broker comes back "
+        "before the publisher's buffer fills. A handed-over prediction the broker did not take is sent again (at "
+        "least once). The score is not affected."
     )
 
 

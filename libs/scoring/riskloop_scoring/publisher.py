@@ -1,9 +1,12 @@
 """Every score to the predictions topic, fire-and-forget: scoring never waits for, or fails with, Kafka.
 
 `publish` only appends to a bounded in-memory buffer (dropping, and counting, when it is full); a daemon
-thread runs an aiokafka producer that takes the whole buffer every `flush_seconds` and sends it as one
-produce request. A broker that is down means dropped messages, counted in `dropped`, and a producer that
-keeps retrying to start; `connected` says so meanwhile, for callers to flag what they publish.
+thread runs an aiokafka producer that takes the whole buffer every `flush_seconds`, sends it as one
+produce request and waits for its delivery. What the broker did not take (down, restarting, timed out)
+goes back to the front of the buffer and is sent again: a broker outage delays predictions instead of
+losing them, for as long as the buffer has room. Delivery is therefore at least once: a record whose
+delivery timed out may have arrived, and is sent again. `connected` says whether the last delivery
+worked, for callers to flag what they publish.
 
 Why a timed drain rather than a queue the producer blocks on: a wake-up per record (a queue get in an
 executor thread, a hop back to the producer's loop, one produce request per record) cost about 0.7 ms of
@@ -30,6 +33,19 @@ from riskloop_config.settings import KafkaSettings
 from riskloop_streaming.clients import client_kwargs
 
 logger = logging.getLogger(__name__)
+
+Batch = list[tuple[str, dict[str, Any]]]
+
+# Above the producer's request timeout (5 s), so a delivery aiokafka is still retrying is not abandoned early.
+_DELIVERY_TIMEOUT_SECONDS = 6.0
+_FAILURES_BEFORE_RESTART = 3
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Failures that another try may not meet: the broker down, restarting, slow or leaderless."""
+    from aiokafka.errors import KafkaTimeoutError
+
+    return getattr(exc, "retriable", False) or isinstance(exc, (KafkaTimeoutError, TimeoutError, OSError))
 
 
 @dataclass
@@ -74,7 +90,7 @@ class PredictionPublisher:
         self._pending.append((key, record))
         return self.connected
 
-    def _take(self) -> list[tuple[str, dict[str, Any]]]:
+    def _take(self) -> Batch:
         taken = []
         with contextlib.suppress(IndexError):
             for _ in range(len(self._pending)):
@@ -130,37 +146,66 @@ class PredictionPublisher:
             stopping = self._stop.is_set()  # read before the last take: what was published before close() goes
             batch = self._take()
             if batch:
-                try:
-                    await asyncio.wait_for(self._send(producer, batch), timeout=5)
-                    failures = 0
-                except Exception as exc:  # noqa: BLE001 - drop and count; the stream is best-effort
-                    self.connected = False
-                    failures += 1
-                    if failures >= 10:
-                        logger.warning("predictions producer failing (%s); restarting it", exc)
+                undelivered = await self._deliver(producer, batch)
+                self.connected = not undelivered
+                if undelivered:
+                    if stopping:
+                        self._drop(len(undelivered))
                         return
+                    self._requeue(undelivered)
+                    failures += 1
+                    if failures >= _FAILURES_BEFORE_RESTART:
+                        # A fresh producer starts from fresh metadata (a restarted broker may hold other partitions).
+                        logger.warning("predictions producer failed %d deliveries in a row; restarting it", failures)
+                        return
+                else:
+                    failures = 0
             if stopping:
                 return
             await self._sleep(self._flush_seconds)
 
-    async def _send(self, producer: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        # Each record goes into the producer's batch for its partition; linger_ms later they leave together.
-        for done, (key, record) in enumerate(batch):
+    async def _deliver(self, producer: Any, batch: Batch) -> Batch:
+        """Send `batch` and wait for its delivery; returns the records to send again."""
+        sent: list[tuple[asyncio.Future[Any], tuple[str, dict[str, Any]]]] = []
+        undelivered: Batch = []
+        for position, (key, record) in enumerate(batch):
             value = json.dumps(record, separators=(",", ":"), default=str).encode()
             try:
-                future = await producer.send(self._topic, value=value, key=key.encode())
-            except BaseException:  # failed or timed out (cancelled): this record and the rest are dropped
-                self._drop(len(batch) - done)
-                raise
-            future.add_done_callback(self._settled)
+                # Only waits when the producer's buffer is full or the topic's metadata is unknown.
+                future = await asyncio.wait_for(
+                    producer.send(self._topic, value=value, key=key.encode()), timeout=_DELIVERY_TIMEOUT_SECONDS
+                )
+            except Exception as exc:  # noqa: BLE001 - the stream is best-effort, scoring never sees this
+                if _worth_retrying(exc):
+                    undelivered += batch[position:]
+                    break
+                self._refuse(exc)
+                continue
+            sent.append((future, (key, record)))
+        if sent:
+            await asyncio.wait([future for future, _ in sent], timeout=_DELIVERY_TIMEOUT_SECONDS)
+        for future, item in sent:
+            if future.cancel() or future.cancelled():  # not settled in time: it may still arrive (at least once)
+                undelivered.append(item)
+            elif (exc := future.exception()) is None:
+                self.stats.sent += 1
+            elif _worth_retrying(exc):
+                undelivered.append(item)
+            else:
+                self._refuse(exc)
+        return undelivered
 
-    def _settled(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self.connected = False
-            self._drop(1)
-        else:
-            self.connected = True
-            self.stats.sent += 1
+    def _requeue(self, undelivered: Batch) -> None:
+        # Back to the front, oldest first; what no longer fits beside newer predictions is dropped.
+        room = max(self._queue_size - len(self._pending), 0)
+        self._pending.extendleft(reversed(undelivered[:room]))
+        if len(undelivered) > room:
+            self._drop(len(undelivered) - room)
+
+    def _refuse(self, exc: BaseException) -> None:
+        # The broker or the client will never take this record (too large, topic not allowed): dropped.
+        logger.warning("predictions topic refused a record (%s); dropped", exc)
+        self._drop(1)
 
     def close(self, timeout: float = 5.0) -> None:
         self._stop.set()

@@ -11,6 +11,7 @@ from riskloop_testing.services import KafkaBroker, free_port, kafka_broker
 
 
 async def _consume(servers: str, topic: str, want: int, timeout: float) -> list[dict[str, object]]:
+    """Records of `topic` until `want` distinct transaction ids are seen (delivery is at least once)."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, auto_offset_reset="earliest", group_id="t")
@@ -18,7 +19,7 @@ async def _consume(servers: str, topic: str, want: int, timeout: float) -> list[
     got: list[dict[str, object]] = []
     try:
         deadline = time.monotonic() + timeout
-        while len(got) < want and time.monotonic() < deadline:
+        while len({r["transaction_id"] for r in got}) < want and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 got += [json.loads(r.value) for r in records]
@@ -95,3 +96,24 @@ def test_a_broker_that_goes_away_is_reported_and_publishing_resumes_when_it_retu
         finally:
             publisher.close()
     assert "after" in {r["transaction_id"] for r in got}
+
+
+def test_records_in_flight_when_the_broker_goes_away_are_sent_when_it_returns() -> None:
+    with kafka_broker() as broker:
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, predictions_topic="predictions.redelivery")
+        publisher = PredictionPublisher(kafka, retry_seconds=0.2)
+        try:
+            publisher.publish("before", {"transaction_id": "before"})
+            _wait_for(lambda: publisher.stats.sent == 1, 30, "sent")
+            broker.stop()
+            # Published while the producer still counts as connected: handed over, then refused by a dead broker.
+            in_flight = {f"in-flight-{i}" for i in range(5)}
+            for key in sorted(in_flight):
+                publisher.publish(key, {"transaction_id": key})
+            _wait_for(lambda: not publisher.connected, 30, "disconnected")
+            broker.start()  # same port, empty log
+            got = asyncio.run(_consume(broker.bootstrap_servers, kafka.predictions_topic, len(in_flight), timeout=60))
+        finally:
+            publisher.close()
+    assert in_flight <= {r["transaction_id"] for r in got}
+    assert publisher.stats.dropped == 0
