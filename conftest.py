@@ -2,6 +2,7 @@
 server (libs/testing)."""
 
 from riskloop_testing.fixtures import (
+    durable_kafka_broker,
     kafka_broker,
     mlflow_server,
     postgres_database,
@@ -10,4 +11,12 @@ from riskloop_testing.fixtures import (
     s3_server,
 )
 
-__all__ = ["kafka_broker", "mlflow_server", "postgres_database", "redis_database", "s3_bucket", "s3_server"]
+__all__ = [
+    "durable_kafka_broker",
+    "kafka_broker",
+    "mlflow_server",
+    "postgres_database",
+    "redis_database",
+    "s3_bucket",
+    "s3_server",
+]

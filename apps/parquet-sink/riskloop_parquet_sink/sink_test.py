@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from riskloop_config.settings import KafkaSettings, S3Settings
@@ -31,7 +30,7 @@ from riskloop_streaming.testing import (
     sample_transaction,
 )
 from riskloop_streaming.topics import ensure_topics
-from riskloop_testing.services import KafkaBroker, S3Server, free_port
+from riskloop_testing.services import KafkaBroker, S3Server
 
 START = datetime(2026, 3, 1, 20, tzinfo=UTC)
 
@@ -168,32 +167,10 @@ def test_replaying_the_same_offsets_does_not_duplicate_rows(
     assert pc.count_distinct(table.column("transaction_id")).as_py() == n
 
 
-@pytest.fixture
-def durable_broker(s3_server: S3Server) -> Iterator[KafkaBroker]:
-    """A broker whose log lives in the S3 server, so it survives a restart."""
-    bucket = s3_server.create_bucket("tansu")
-    broker = KafkaBroker(
-        port=free_port(),
-        storage_engine=f"s3://{bucket}/",
-        env={
-            "AWS_ENDPOINT": s3_server.endpoint_url,
-            "AWS_ALLOW_HTTP": "true",
-            "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key,
-            "AWS_DEFAULT_REGION": s3_server.region,
-        },
-    )
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
 def test_a_broker_restart_mid_stream_loses_nothing(
-    durable_broker: KafkaBroker, s3_server: S3Server, s3_bucket: str
+    durable_kafka_broker: KafkaBroker, s3_server: S3Server, s3_bucket: str
 ) -> None:
-    kafka = fresh_kafka_settings(durable_broker.bootstrap_servers, partitions=2)
+    kafka = fresh_kafka_settings(durable_kafka_broker.bootstrap_servers, partitions=2)
     ensure_topics(kafka)
     n = 2000
     produce_transactions(kafka, transactions(0, n // 2))
@@ -205,7 +182,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(
         deadline = time.monotonic() + 60
         while archived(sink.archive).num_rows == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-        durable_broker.restart()
+        durable_kafka_broker.restart()
         client = producer(kafka, retries=100, request_timeout_ms=30_000)
         try:
             produce_transactions(kafka, transactions(n // 2, n // 2), client=client)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from riskloop_config.settings import KafkaSettings
 from riskloop_scoring.publisher import PredictionPublisher
-from riskloop_testing.services import KafkaBroker, free_port, kafka_broker
+from riskloop_testing.services import KafkaBroker, free_port
 
 
-async def _consume(servers: str, topic: str, want: int, timeout: float) -> list[dict[str, object]]:
-    """Records of `topic` until `want` distinct transaction ids are seen (delivery is at least once)."""
+async def _consume(servers: str, topic: str, want: set[str], timeout: float) -> list[dict[str, object]]:
+    """Records of `topic` until all transaction ids of `want` are seen (delivery is at least once)."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, auto_offset_reset="earliest", group_id="t")
@@ -19,7 +19,7 @@ async def _consume(servers: str, topic: str, want: int, timeout: float) -> list[
     got: list[dict[str, object]] = []
     try:
         deadline = time.monotonic() + timeout
-        while len({r["transaction_id"] for r in got}) < want and time.monotonic() < deadline:
+        while not want <= {r["transaction_id"] for r in got} and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 got += [json.loads(r.value) for r in records]
@@ -34,12 +34,13 @@ def test_published_scores_reach_the_topic(kafka_broker: KafkaBroker) -> None:
     try:
         for i in range(20):
             publisher.publish(f"t{i}", {"transaction_id": f"t{i}", "fraud_score": 0.5})
-        got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, 20, timeout=30))
+        ids = {f"t{i}" for i in range(20)}
+        got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, ids, timeout=30))
         assert publisher.connected
         assert publisher.publish("t20", {"transaction_id": "t20"}) is True
     finally:
         publisher.close()
-    assert sorted(r["transaction_id"] for r in got) == sorted(f"t{i}" for i in range(20))
+    assert sorted(r["transaction_id"] for r in got) == sorted(ids)
     assert publisher.stats.dropped == 0
 
 
@@ -68,8 +69,9 @@ def test_records_published_just_before_close_are_sent(kafka_broker: KafkaBroker)
     for i in range(5):
         publisher.publish(f"t{i}", {"transaction_id": f"t{i}"})
     publisher.close(timeout=10)
-    got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, 6, timeout=30))
-    assert sorted(r["transaction_id"] for r in got) == sorted(["warm", *(f"t{i}" for i in range(5))])
+    ids = {"warm", *(f"t{i}" for i in range(5))}
+    got = asyncio.run(_consume(kafka.bootstrap_servers, kafka.predictions_topic, ids, timeout=30))
+    assert sorted(r["transaction_id"] for r in got) == sorted(ids)
     assert publisher.stats.dropped == 0
 
 
@@ -80,40 +82,27 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_a_broker_that_goes_away_is_reported_and_publishing_resumes_when_it_returns() -> None:
-    with kafka_broker() as broker:
-        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, predictions_topic="predictions.outage")
-        publisher = PredictionPublisher(kafka, retry_seconds=0.2)
-        try:
-            publisher.publish("before", {"transaction_id": "before"})
-            _wait_for(lambda: publisher.stats.sent == 1, 30, "sent")
-            assert publisher.connected
-            broker.stop()
-            _wait_for(lambda: not publisher.publish("during", {"transaction_id": "during"}), 30, "disconnected")
-            broker.start()  # same port, empty log
-            _wait_for(lambda: publisher.publish("after", {"transaction_id": "after"}), 60, "reconnected")
-            got = asyncio.run(_consume(broker.bootstrap_servers, kafka.predictions_topic, 1, timeout=30))
-        finally:
-            publisher.close()
-    assert "after" in {r["transaction_id"] for r in got}
-
-
-def test_records_in_flight_when_the_broker_goes_away_are_sent_when_it_returns() -> None:
-    with kafka_broker() as broker:
-        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, predictions_topic="predictions.redelivery")
-        publisher = PredictionPublisher(kafka, retry_seconds=0.2)
-        try:
-            publisher.publish("before", {"transaction_id": "before"})
-            _wait_for(lambda: publisher.stats.sent == 1, 30, "sent")
-            broker.stop()
-            # Published while the producer still counts as connected: handed over, then refused by a dead broker.
-            in_flight = {f"in-flight-{i}" for i in range(5)}
-            for key in sorted(in_flight):
-                publisher.publish(key, {"transaction_id": key})
-            _wait_for(lambda: not publisher.connected, 30, "disconnected")
-            broker.start()  # same port, empty log
-            got = asyncio.run(_consume(broker.bootstrap_servers, kafka.predictions_topic, len(in_flight), timeout=60))
-        finally:
-            publisher.close()
-    assert in_flight <= {r["transaction_id"] for r in got}
+def test_a_broker_outage_is_reported_and_what_it_refused_is_sent_when_it_returns(
+    durable_kafka_broker: KafkaBroker,
+) -> None:
+    broker = durable_kafka_broker  # keeps the topic over the restart, as a real Kafka does
+    kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, predictions_topic="predictions.outage")
+    publisher = PredictionPublisher(kafka, retry_seconds=0.2)
+    try:
+        publisher.publish("before", {"transaction_id": "before"})
+        _wait_for(lambda: publisher.stats.sent == 1, 30, "sent")
+        assert publisher.connected
+        broker.stop()
+        # Published while the producer still counts as connected: handed over, then refused by a dead broker.
+        in_flight = {f"in-flight-{i}" for i in range(5)}
+        for key in sorted(in_flight):
+            publisher.publish(key, {"transaction_id": key})
+        _wait_for(lambda: not publisher.publish("during", {"transaction_id": "during"}), 30, "disconnected")
+        broker.start()  # same port, same log
+        _wait_for(lambda: publisher.publish("after", {"transaction_id": "after"}), 60, "reconnected")
+        want = in_flight | {"during", "after"}
+        got = asyncio.run(_consume(broker.bootstrap_servers, kafka.predictions_topic, want, timeout=60))
+    finally:
+        publisher.close()
+    assert want <= {r["transaction_id"] for r in got}
     assert publisher.stats.dropped == 0

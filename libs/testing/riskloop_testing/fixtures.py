@@ -11,7 +11,7 @@ import pytest
 
 from riskloop_testing import services
 
-__all__ = ["kafka_broker", "postgres_database", "redis_database", "s3_bucket", "s3_server"]
+__all__ = ["durable_kafka_broker", "kafka_broker", "postgres_database", "redis_database", "s3_bucket", "s3_server"]
 
 
 def _fail_unavailable(exc: services.ServiceUnavailable) -> None:
@@ -54,6 +54,16 @@ def s3_server() -> Iterator[services.S3Server]:
     try:
         with services.s3_server() as server:
             yield server
+    except services.ServiceUnavailable as exc:
+        _fail_unavailable(exc)
+
+
+@pytest.fixture
+def durable_kafka_broker(s3_server: services.S3Server) -> Iterator[services.KafkaBroker]:
+    """A broker of its own whose log lives in the test S3 server: it keeps topics and records over a restart."""
+    try:
+        with services.durable_kafka_broker(s3_server) as broker:
+            yield broker
     except services.ServiceUnavailable as exc:
         _fail_unavailable(exc)
 

@@ -353,6 +353,29 @@ def s3_server() -> Iterator[S3Server]:
         server.stop()
 
 
+@contextlib.contextmanager
+def durable_kafka_broker(s3: S3Server) -> Iterator[KafkaBroker]:
+    """A broker whose log lives in a new bucket of `s3`, so its topics and records survive `restart()` as a
+    real Kafka's do. (The in-memory broker comes back empty: a producer still holding the old topic's
+    metadata then gets acks for records no consumer is ever served.)"""
+    broker = KafkaBroker(
+        port=free_port(),
+        storage_engine=f"s3://{s3.create_bucket('tansu')}/",
+        env={
+            "AWS_ENDPOINT": s3.endpoint_url,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": s3.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+            "AWS_DEFAULT_REGION": s3.region,
+        },
+    )
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 # --- MLflow tracking server -------------------------------------------------------------------------
 
 
