@@ -108,8 +108,12 @@ def historical_features(
         by_view.setdefault(view, []).append(reference)
     # One retrieval per view: Feast's Dask store drops an entity row whose only matches lie after it or
     # beyond the ttl, and one view's gap must not erase the row's other features.
-    for references in by_view.values():
-        job = store.get_historical_features(entity_df=frame, features=references)
+    for view, references in by_view.items():
+        # Only what the join needs: the Dask store re-hashes the whole entity frame at each step of its plan
+        # (dask's deterministic tokens), so each extra column costs time (demo: 31 -> 17 s for 8,455 rows).
+        keys = store.get_feature_view(view).join_keys
+        entity_df = frame[[_ROW, TIMESTAMP_FIELD, *keys]]
+        job = store.get_historical_features(entity_df=entity_df, features=references)
         names = [r.partition(":")[2] for r in references]
         retrieved = job.to_df()[[_ROW, *names]]
         result = result.merge(retrieved, on=_ROW, how="left")
