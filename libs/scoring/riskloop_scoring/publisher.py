@@ -34,7 +34,8 @@ from riskloop_streaming.clients import client_kwargs
 
 logger = logging.getLogger(__name__)
 
-Batch = list[tuple[str, dict[str, Any]]]
+Record = tuple[str, dict[str, Any]]  # (key, value before JSON encoding)
+Batch = list[Record]
 
 # Above the producer's request timeout (5 s), so a delivery aiokafka is still retrying is not abandoned early.
 _DELIVERY_TIMEOUT_SECONDS = 6.0
@@ -42,7 +43,7 @@ _FAILURES_BEFORE_RESTART = 3
 
 
 def _worth_retrying(exc: BaseException) -> bool:
-    """Failures that another try may not meet: the broker down, restarting, slow or leaderless."""
+    """Failures another try may get past: the broker down, restarting, slow or without a leader."""
     from aiokafka.errors import KafkaTimeoutError
 
     return getattr(exc, "retriable", False) or isinstance(exc, (KafkaTimeoutError, TimeoutError, OSError))
@@ -69,7 +70,7 @@ class PredictionPublisher:
         self._topic = kafka.predictions_topic
         self._client_id = client_id
         # Appended by request threads, emptied by the producer thread (deque appends and pops are atomic).
-        self._pending: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()
+        self._pending: collections.deque[Record] = collections.deque()
         self._queue_size = queue_size
         self._on_drop = on_drop or (lambda n: None)
         self._retry_seconds = retry_seconds
@@ -166,7 +167,7 @@ class PredictionPublisher:
 
     async def _deliver(self, producer: Any, batch: Batch) -> Batch:
         """Send `batch` and wait for its delivery; returns the records to send again."""
-        sent: list[tuple[asyncio.Future[Any], tuple[str, dict[str, Any]]]] = []
+        sent: list[tuple[asyncio.Future[Any], Record]] = []
         undelivered: Batch = []
         for position, (key, record) in enumerate(batch):
             value = json.dumps(record, separators=(",", ":"), default=str).encode()
