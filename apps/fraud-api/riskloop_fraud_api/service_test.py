@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,8 +109,13 @@ class Registry:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    mlflow = local_mlflow(tmp_path_factory.mktemp("mlflow"))
+def registry(mlflow_server: services.MlflowServer) -> Registry:
+    """A model in the test run's MLflow tracking server (Postgres backend, artifacts proxied to S3), as
+    deployed: the served app reads the registry and downloads the model over HTTP."""
+    suffix = uuid.uuid4().hex[:8]
+    mlflow = MlflowSettings(
+        tracking_uri=mlflow_server.url, experiment_name=f"fraud-api-{suffix}", model_name=f"fraud-{suffix}"
+    )
     booster, metadata = train_booster()
     v1 = register_model(mlflow, booster, metadata)
     other, other_metadata = train_booster(rounds=8, seed=21)
@@ -156,10 +162,10 @@ def shared_env(
         redis_port=online_store.port,
         redis_db=online_store.db,
         tracking_uri=registry.mlflow.tracking_uri,
-        artifact_location=str(registry.mlflow.artifact_location),
+        artifact_location=None,
         bootstrap_servers=broker.bootstrap_servers,
         data_dir=data_dir,
-        extra=extra,
+        extra={"RISKLOOP_MLFLOW__MODEL_NAME": registry.mlflow.model_name, **extra},
     )
 
 
@@ -258,10 +264,12 @@ def test_reload_moves_every_worker_to_the_new_champion(server: RunningServer, re
         wait_until_all_serve(server, registry.v1.version)
 
 
-def test_a_failed_reload_reports_an_error_and_keeps_the_old_model(server: RunningServer, registry: Registry) -> None:
+def test_a_failed_reload_reports_an_error_and_keeps_the_old_model(
+    server: RunningServer, registry: Registry, mlflow_server: services.MlflowServer, s3_server: services.S3Server
+) -> None:
     booster, metadata = train_booster(rounds=3, seed=5)
     broken = register_model(registry.mlflow, booster, metadata)  # becomes the champion
-    break_artifacts(broken)
+    break_artifacts(broken, mlflow_server, s3_server)
     try:
         response = reload(server)
         assert response.status_code == 502, response.text
@@ -379,10 +387,13 @@ def test_online_store_down_scores_degraded_and_recovers(
             redis_port=store.port,
             redis_db=0,
             tracking_uri=registry.mlflow.tracking_uri,
-            artifact_location=str(registry.mlflow.artifact_location),
+            artifact_location=None,
             bootstrap_servers=kafka_broker.bootstrap_servers,
             data_dir=tmp_path / "var",
-            extra={"RISKLOOP_FRAUD_API__REDIS_RETRY_SECONDS": "0.5"},
+            extra={
+                "RISKLOOP_FRAUD_API__REDIS_RETRY_SECONDS": "0.5",
+                "RISKLOOP_MLFLOW__MODEL_NAME": registry.mlflow.model_name,
+            },
         )
         with served(env) as running:
             assert predict(running, txn()).json()["predictions"][0]["degraded"] is False

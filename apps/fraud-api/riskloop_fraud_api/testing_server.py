@@ -72,7 +72,7 @@ def server_env(
     redis_port: int,
     redis_db: int,
     tracking_uri: str,
-    artifact_location: str,
+    artifact_location: str | None,
     bootstrap_servers: str,
     data_dir: Path,
     extra: Mapping[str, str] | None = None,
@@ -93,11 +93,12 @@ def server_env(
             "RISKLOOP_REDIS__PORT": str(redis_port),
             "RISKLOOP_REDIS__DB": str(redis_db),
             "RISKLOOP_MLFLOW__TRACKING_URI": tracking_uri,
-            "RISKLOOP_MLFLOW__ARTIFACT_LOCATION": artifact_location,
             "RISKLOOP_KAFKA__BOOTSTRAP_SERVERS": bootstrap_servers,
             "RISKLOOP_KAFKA__EMBEDDED_BROKER": "false",
             "RISKLOOP_FRAUD_API__ADMIN_TOKEN": ADMIN_TOKEN,
             "RISKLOOP_FRAUD_API__RELOAD_POLL_SECONDS": "0.5",
+            # None for a tracking server: it chooses where artifacts go.
+            **({"RISKLOOP_MLFLOW__ARTIFACT_LOCATION": artifact_location} if artifact_location is not None else {}),
             **(extra or {}),
         }
     )

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from riskloop_config.settings import MlflowSettings, RedisSettings
 from riskloop_features.names import EVENT_KEY, EVENT_REALTIME_VIEW, USER_BEHAVIOR_VIEW, USER_KEY, USER_REALTIME_VIEW
 from riskloop_scoring.online import FeatureRef, OnlineRead
 from riskloop_training.model_contract import METADATA_ARTIFACT, MLMODEL_METADATA_KEY, ModelMetadata, registry_client
+
+if TYPE_CHECKING:
+    from riskloop_testing.services import MlflowServer, S3Server
 
 # Request fields, bare online names and a `view:feature` name, two of them categorical: every path of
 # VectorPlan is exercised.
@@ -114,12 +117,22 @@ def local_mlflow(folder: Path) -> MlflowSettings:
     return settings
 
 
-def break_artifacts(version: RegisteredVersion) -> None:
-    """Delete a registered version's model files: the registry still points at them, loading fails."""
+def break_artifacts(version: RegisteredVersion, server: MlflowServer | None = None, s3: S3Server | None = None) -> None:
+    """Delete a registered version's model files: the registry still points at them, loading fails. Those of
+    a tracking `server` (`mlflow-artifacts:` URIs) are objects in its bucket on `s3`."""
     import shutil
     from urllib.parse import urlparse
 
     location = urlparse(version.artifact_uri)
+    if location.scheme == "mlflow-artifacts":
+        if server is None or s3 is None:
+            raise ValueError(f"{version.artifact_uri} lives behind a tracking server: pass it and its S3 server")
+        client, prefix = s3.client(), location.path.lstrip("/")
+        listed = client.list_objects_v2(Bucket=server.artifacts_bucket, Prefix=prefix).get("Contents", [])
+        assert listed, f"no objects under s3://{server.artifacts_bucket}/{prefix}"
+        for item in listed:
+            client.delete_object(Bucket=server.artifacts_bucket, Key=item["Key"])
+        return
     shutil.rmtree(location.path if location.scheme == "file" else version.artifact_uri)
 
 

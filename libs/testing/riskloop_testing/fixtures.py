@@ -5,6 +5,7 @@ A service that cannot be had fails the test with how to start it; nothing is ski
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -77,12 +78,15 @@ def s3_bucket(s3_server: services.S3Server) -> str:
 @pytest.fixture(scope="session")
 def mlflow_server(s3_server: services.S3Server) -> Iterator[services.MlflowServer]:
     """An MLflow tracking server for this test run: its own fresh Postgres database as backend store,
-    artifacts proxied to a new bucket on the test S3 server."""
+    artifacts proxied to a new bucket on the test S3 server. Run from libs/testing:mlflow-server when the
+    test has it packaged (a resolve with mlflow-skinny only), else by this interpreter's mlflow."""
+    packaged = services.MLFLOW_SERVER_PEX
+    command = [sys.executable, str(packaged.resolve())] if packaged.exists() else None  # a pex is a zip Python runs
     try:
         with (
             services.postgres_database() as database,
             services.mlflow_server(
-                backend_store_uri=database.dsn(driver="postgresql+psycopg2"), s3=s3_server
+                backend_store_uri=database.dsn(driver="postgresql+psycopg2"), s3=s3_server, command=command
             ) as server,
         ):
             yield server

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,6 +379,10 @@ def durable_kafka_broker(s3: S3Server) -> Iterator[KafkaBroker]:
 # --- MLflow tracking server -------------------------------------------------------------------------
 
 
+# Where Pants puts libs/testing:mlflow-server for a test that lists it in `runtime_package_dependencies`.
+MLFLOW_SERVER_PEX = Path("libs.testing/mlflow-server.pex")
+
+
 @dataclass
 class MlflowServer:
     """A running `mlflow server` subprocess: Postgres backend store, artifacts proxied to S3."""
@@ -391,13 +395,18 @@ class MlflowServer:
 
 @contextlib.contextmanager
 def mlflow_server(
-    *, backend_store_uri: str, s3: S3Server, bucket: str | None = None, timeout: float = 180
+    *,
+    backend_store_uri: str,
+    s3: S3Server,
+    bucket: str | None = None,
+    timeout: float = 180,
+    command: Sequence[str] | None = None,
 ) -> Iterator[MlflowServer]:
-    """`python -m mlflow server` on a free loopback port, stopped at exit.
+    """`mlflow server` on a free loopback port, stopped at exit.
 
-    Started as a subprocess of this interpreter rather than imported, so resolves without mlflow can still
-    import this module; clients upload artifacts through the server's proxy, so only the server needs the
-    S3 credentials."""
+    Started as a subprocess rather than imported, so resolves without mlflow can still import this module;
+    clients upload artifacts through the server's proxy, so only the server needs the S3 credentials.
+    `command` runs mlflow's CLI (default: `python -m mlflow` of this interpreter; see MLFLOW_SERVER_PEX)."""
     import sys
 
     bucket = bucket or s3.create_bucket("mlflow")
@@ -415,7 +424,7 @@ def mlflow_server(
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "mlflow", "server",
+                *(command or (sys.executable, "-m", "mlflow")), "server",
                 "--backend-store-uri", backend_store_uri,
                 "--artifacts-destination", f"s3://{bucket}",
                 "--serve-artifacts",
